@@ -1,0 +1,135 @@
+// The one loop every algorithm runs: N workers, each with its own iterate
+// and random stream, stepping on oneTBB threads and meeting in the
+// communicator when the algorithm averages. Options in, a summary out.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "distclip/algorithms/algorithm.hpp"
+#include "distclip/algorithms/observer.hpp"
+#include "distclip/core/communicator.hpp"
+#include "distclip/core/oracle.hpp"
+#include "distclip/core/record.hpp"
+
+namespace distclip {
+
+struct RunOptions {
+  static constexpr int kMaxThreads = 1024;
+
+  int num_workers = 1;             // N
+  int sync_interval = 1;           // I: models averaged before step t when t % I == 0
+  double step_size = 0.01;         // eta
+  double clip_threshold = 1.0;     // gamma: a clipped step moves at most gamma
+  ClipOption clip_option = ClipOption::kLocal;
+  std::int64_t max_steps = 1000;   // T
+  std::uint64_t seed = 1;          // worker i draws from worker_stream(seed, i)
+  // xbar_t is measured when t % eval_every == 0, and at the last step.
+  std::int64_t eval_every = 1;
+  // eps: stop at the first evaluation where `criterion` <= eps.
+  std::optional<double> target;
+  StopCriterion criterion = StopCriterion::kErgodic;
+  // A gradient norm above this (or a NaN or Inf anywhere) is divergence.
+  double divergence_bound = 1e30;
+  // oneTBB threads that run the workers; never changes a result.
+  int threads = 1;
+
+  // Checks every field for `algorithm`; on failure sets *error to one line
+  // naming the field as the CLI spells it, its value and the accepted range.
+  bool IsValid(const Algorithm& algorithm, std::string* error) const;
+};
+
+// Runs `algorithm` on `oracle` with this rank's block of the communicator's
+// workers. Construction allocates everything; stepping allocates nothing
+// beyond what the oracle and oneTBB do.
+class Runner {
+ public:
+  // Throws std::invalid_argument (IsValid's message) for invalid options,
+  // and when options.num_workers differs from the communicator's.
+  Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communicator,
+         const RunOptions& options);
+
+  // The full run: evaluations every eval_every steps, stop rules, observers.
+  RunSummary run(std::span<Observer* const> observers = {});
+
+  // Lower-level stepping, for benchmarks and tests.
+  // t, the steps every worker has taken.
+  std::int64_t step() const { return step_; }
+  // Steps until step() == t_end; false if a worker diverged on the way
+  // (divergence() says where; other workers may have gone on to the end of
+  // their segment).
+  bool advance_to(std::int64_t t_end);
+  // Measures xbar_t (not counted as communication).
+  EvalRecord evaluate();
+  const std::optional<Divergence>& divergence() const { return divergence_; }
+  // x_i for this rank's workers, in worker order; and xbar at the last
+  // evaluate().
+  std::span<const Vector> models() const { return models_; }
+  const Vector& averaged_iterate() const { return xbar_; }
+
+ private:
+  struct WorkerState {
+    int index = 0;  // the global worker index i
+    Rng rng;
+    std::int64_t clipped_steps = 0;
+    std::int64_t gradient_calls = 0;
+    bool clipped_last = false;
+    std::optional<Divergence> divergence;
+  };
+
+  bool healthy(double norm) const;
+  // The norm the step rule divides by: the worker's own, or the clip
+  // option's reference ||gbar||.
+  double clip_norm(double own_norm) const;
+  // Worker w draws g_w at x_w for step t; false (and the worker's divergence
+  // set) if its norm is not finite or above the bound.
+  bool draw_gradient(int w, std::int64_t t);
+  // x_w <- x_w - step_length(norm) * direction, counting a clip.
+  void take_step(int w, const Vector& direction, double norm);
+  void local_steps(int w, std::int64_t t_begin, std::int64_t t_end);
+  void average_models();
+  // One step with a gradient all-reduce: every step of the minibatch
+  // methods, and the first step of a round for the global-average and max
+  // clip options.
+  void collective_step();
+  // Moves the earliest worker divergence into divergence_.
+  bool collect_divergence();
+  double seconds_since_start() const;
+
+  const Algorithm& algorithm_;
+  Oracle& oracle_;
+  Communicator& communicator_;
+  RunOptions options_;
+  // Raises oneTBB's thread limit when more threads than cores are asked for,
+  // so that `threads` is what runs (tests oversubscribe on purpose).
+  std::optional<tbb::global_control> parallelism_;
+  tbb::task_arena arena_;
+  WorkerRange local_;
+
+  std::vector<Vector> models_;     // x_i
+  std::vector<Vector> gradients_;  // the last g_i
+  std::vector<double> norms_;      // ||g_i||, or ||x_i - xbar|| while evaluating
+  std::vector<WorkerState> workers_;
+  Vector xbar_;           // the averaged iterate at the last evaluation
+  Vector model_mean_;     // the average formed at the last round
+  Vector gbar_;           // the last averaged gradient
+  Vector full_gradient_;  // grad f(xbar)
+  double reference_norm_ = 0.0;  // ||gbar|| for the global-average and max options
+
+  std::int64_t step_ = 0;
+  std::int64_t rounds_ = 0;
+  std::int64_t gradient_evaluations_ = 0;
+  std::int64_t value_evaluations_ = 0;
+  StationarityTracker tracker_;
+  std::optional<Divergence> divergence_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace distclip

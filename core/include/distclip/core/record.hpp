@@ -1,0 +1,98 @@
+// Run records: what is measured at an evaluation point, the stationarity
+// metrics of Theorem 1, and the summary of how a run ended.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "distclip/core/types.hpp"
+
+namespace distclip {
+
+// Measurements at the averaged iterate xbar_t = (1/N) sum_i x_i^t after t
+// steps. Forming xbar_t is measurement, not communication.
+struct EvalRecord {
+  std::int64_t step = 0;            // t, steps taken by every worker
+  std::int64_t rounds = 0;          // communication rounds so far
+  std::int64_t bytes = 0;           // bytes communicated so far, all workers
+  double value = std::numeric_limits<double>::quiet_NaN();      // f(xbar_t)
+  double grad_norm = std::numeric_limits<double>::quiet_NaN();  // ||grad f(xbar_t)||
+  // (1/k) sum of ||grad f(xbar_s)|| over the evaluated steps s = 1..t
+  // (Theorem 1's metric; exact when every step is evaluated). NaN at t = 0.
+  double ergodic_grad_norm = std::numeric_limits<double>::quiet_NaN();
+  double min_grad_norm = std::numeric_limits<double>::quiet_NaN();  // over s = 1..t
+  double clip_fraction = 0.0;       // fraction of workers whose step t-1 was clipped
+  double consensus_distance = 0.0;  // max_i ||x_i^t - xbar_t|| (Lemma 1's quantity)
+  double wall_time_s = 0.0;         // seconds since the run started
+};
+
+// Which gradient-norm statistic decides that eps is reached.
+enum class StopCriterion {
+  kErgodic,  // (1/t) sum_{s<=t} ||grad f(xbar_s)|| <= eps, Theorem 1's metric
+  kMinimum,  // min_{s<=t} ||grad f(xbar_s)|| <= eps
+  kLast,     // ||grad f(xbar_t)|| <= eps
+};
+
+std::string_view to_string(StopCriterion criterion);
+std::optional<StopCriterion> parse_stop_criterion(std::string_view name);
+
+// Running ergodic average, minimum and last value of ||grad f(xbar_s)||.
+class StationarityTracker {
+ public:
+  void add(double grad_norm);
+  std::int64_t count() const { return count_; }
+  double ergodic() const;
+  double minimum() const;
+  double last() const;
+  double metric(StopCriterion criterion) const;
+
+ private:
+  std::int64_t count_ = 0;
+  double sum_ = 0.0;
+  double min_ = std::numeric_limits<double>::infinity();
+  double last_ = std::numeric_limits<double>::quiet_NaN();
+};
+
+enum class Termination {
+  kNotRun,            // the run has not started (or its options were rejected)
+  kTargetReached,     // the stop criterion met eps
+  kBudgetExhausted,   // max_steps taken without reaching eps
+  kDiverged,          // a NaN, Inf or a norm above the divergence bound
+  kStoppedByObserver, // an observer asked to stop
+};
+
+std::string_view to_string(Termination termination);
+
+// Where and how a run diverged.
+struct Divergence {
+  std::int64_t step = 0;  // the step whose computation produced the value
+  std::string quantity;   // e.g. "stochastic gradient norm of worker 3"
+  double value = 0.0;     // NaN, +-Inf or the norm above the bound
+};
+
+struct OracleCalls {
+  std::int64_t stochastic_gradients = 0;
+  std::int64_t gradients = 0;  // full gradients, at evaluation points
+  std::int64_t values = 0;     // function values, at evaluation points
+};
+
+// How a run ended, with its counts. Starts as "not run".
+struct RunSummary {
+  Termination termination = Termination::kNotRun;
+  std::int64_t steps = 0;
+  std::int64_t rounds = 0;
+  std::int64_t bytes = 0;
+  OracleCalls oracle_calls;
+  double wall_time_s = 0.0;
+  // Clipped worker-steps divided by all worker-steps; 0 for unclipped methods.
+  double mean_clip_fraction = 0.0;
+  std::optional<Divergence> divergence;
+  // The last evaluation, and xbar at the end; absent after divergence.
+  std::optional<EvalRecord> final_record;
+  Vector final_iterate;
+};
+
+}  // namespace distclip

@@ -1,0 +1,499 @@
+// The shared loop: every algorithm against a reference written straight from
+// the paper's pseudocode, bitwise reproducibility over thread counts, the
+// accounting of rounds and bytes, stop rules, divergence and observers.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "distclip/algorithms/algorithm.hpp"
+#include "distclip/algorithms/runner.hpp"
+#include "distclip/core/communicator.hpp"
+#include "support/problems.hpp"
+
+namespace distclip {
+namespace {
+
+using testing::FaultyOracle;
+using testing::NoisyQuadratic;
+
+RunOptions options_for(const Algorithm& algorithm) {
+  RunOptions options;
+  options.num_workers = algorithm.single_machine() ? 1 : 4;
+  options.sync_interval = 3;
+  options.step_size = 0.2;
+  options.clip_threshold = 0.3;  // clips far from the optimum, not near it
+  options.max_steps = 17;        // not a multiple of I: the last round is short
+  options.seed = 7;
+  return options;
+}
+
+// The algorithms as the paper's Algorithm 1 and the authors' code state
+// them, one plain loop over steps and workers, written without the engine's
+// segments, policies or threads.
+std::vector<Vector> reference_models(const Algorithm& algorithm, const Oracle& oracle,
+                                     const RunOptions& o, std::int64_t steps) {
+  const int n = o.num_workers;
+  const Index d = oracle.dimension();
+  Vector x0(d);
+  oracle.initial_point(x0);
+  std::vector<Vector> x(n, x0);
+  std::vector<Vector> g(n, Vector::Zero(d));
+  std::vector<Rng> rng;
+  for (int i = 0; i < n; ++i) rng.push_back(worker_stream(o.seed, i));
+  const auto mean = [n](const std::vector<Vector>& v) {
+    Vector sum = v[0];
+    for (int i = 1; i < n; ++i) sum += v[i];
+    return Vector(sum / double(n));
+  };
+  const auto coefficient = [&](double norm) {
+    switch (algorithm.step_rule) {
+      case StepRule::kPlain:
+        return o.step_size;
+      case StepRule::kClipped:
+        return std::min(o.step_size, o.clip_threshold / norm);
+      case StepRule::kNormalized:
+        return o.step_size / norm;
+    }
+    return 0.0;
+  };
+  const bool local = algorithm.averaging == Averaging::kModelsEveryInterval;
+  double reference_norm = 0.0;
+  for (std::int64_t t = 0; t < steps; ++t) {
+    const bool round = local && t % o.sync_interval == 0;
+    if (round && n > 1) std::fill(x.begin(), x.end(), mean(x));
+    for (int i = 0; i < n; ++i) oracle.stochastic_gradient(x[i], i, rng[i], g[i]);
+    if (algorithm.averaging == Averaging::kGradientsEveryStep) {
+      const Vector gbar = mean(g);
+      for (int i = 0; i < n; ++i) x[i] -= coefficient(gbar.norm()) * gbar;
+      continue;
+    }
+    if (round && algorithm.uses_clip_option()) reference_norm = mean(g).norm();
+    for (int i = 0; i < n; ++i) {
+      double norm = g[i].norm();
+      if (algorithm.uses_clip_option() && o.clip_option == ClipOption::kGlobalAverage) {
+        norm = reference_norm;
+      } else if (algorithm.uses_clip_option() && o.clip_option == ClipOption::kMax) {
+        norm = std::max(norm, reference_norm);
+      }
+      x[i] -= coefficient(norm) * g[i];
+    }
+  }
+  return x;
+}
+
+struct Case {
+  const Algorithm* algorithm;
+  ClipOption clip_option;
+};
+
+std::vector<Case> all_cases() {
+  std::vector<Case> cases;
+  for (const Algorithm& algorithm : algorithms()) {
+    cases.push_back({&algorithm, ClipOption::kLocal});
+    if (algorithm.uses_clip_option()) {
+      cases.push_back({&algorithm, ClipOption::kGlobalAverage});
+      cases.push_back({&algorithm, ClipOption::kMax});
+    }
+  }
+  return cases;
+}
+
+std::string case_name(const Case& c) {
+  return std::string(c.algorithm->name) + "/" + std::string(to_string(c.clip_option));
+}
+
+TEST(Runner, EveryAlgorithmMatchesTheReferenceLoop) {
+  for (const Case& c : all_cases()) {
+    SCOPED_TRACE(case_name(c));
+    NoisyQuadratic oracle(5, 2.0);
+    RunOptions options = options_for(*c.algorithm);
+    options.clip_option = c.clip_option;
+    InProcessCommunicator communicator(options.num_workers);
+    Runner runner(*c.algorithm, oracle, communicator, options);
+    ASSERT_TRUE(runner.advance_to(options.max_steps));
+    const auto expected = reference_models(*c.algorithm, oracle, options, options.max_steps);
+    ASSERT_EQ(runner.models().size(), expected.size());
+    // The engine and the reference perform the same IEEE operations in the
+    // same order, so they agree to the last bit unless a compiler contracts
+    // a - b * c into a fused multiply-add in one of them; 1e-12 absolute on
+    // iterates of size ~1 covers one such rounding per step for 17 steps,
+    // while any real difference (a missed round, a wrong norm) is >= 1e-3.
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_LT((runner.models()[i] - expected[i]).lpNorm<Eigen::Infinity>(), 1e-12)
+          << "worker " << i;
+    }
+  }
+}
+
+TEST(Runner, ReferenceComparisonExercisesBothSidesOfTheClip) {
+  // Guards the test above: with these options the clipped methods clip on
+  // some steps and not on others, so both branches were compared.
+  NoisyQuadratic oracle(5, 2.0);
+  RunOptions options = options_for(kCelgc);
+  options.max_steps = 60;
+  InProcessCommunicator communicator(options.num_workers);
+  const RunSummary summary = Runner(kCelgc, oracle, communicator, options).run();
+  EXPECT_GT(summary.mean_clip_fraction, 0.05);
+  EXPECT_LT(summary.mean_clip_fraction, 0.95);
+}
+
+std::vector<EvalRecord> run_and_record(const Algorithm& algorithm, RunOptions options,
+                                       Oracle& oracle, RunSummary* summary_out = nullptr) {
+  struct Recorder final : Observer {
+    std::vector<EvalRecord> records;
+    ObserverDecision on_evaluation(const EvalRecord& record) override {
+      records.push_back(record);
+      return ObserverDecision::kContinue;
+    }
+  } recorder;
+  InProcessCommunicator communicator(options.num_workers);
+  Runner runner(algorithm, oracle, communicator, options);
+  Observer* observers[] = {&recorder};
+  const RunSummary summary = runner.run(observers);
+  if (summary_out != nullptr) *summary_out = summary;
+  return recorder.records;
+}
+
+bool same_bits(const Vector& a, const Vector& b) {
+  return a.size() == b.size() &&
+         std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0;
+}
+
+TEST(Runner, ResultsAreBitwiseIdenticalForOneTwoAndFourThreads) {
+  // d = 20000 spans several parallel blocks of the average (8192 each).
+  for (const Case& c : all_cases()) {
+    SCOPED_TRACE(case_name(c));
+    NoisyQuadratic oracle(20000, 3.0);
+    RunOptions options = options_for(*c.algorithm);
+    options.num_workers = c.algorithm->single_machine() ? 1 : 8;
+    options.clip_option = c.clip_option;
+    options.max_steps = 24;
+    options.eval_every = 5;
+    std::vector<RunSummary> summaries(3);
+    std::vector<std::vector<EvalRecord>> traces;
+    const int thread_counts[] = {1, 2, 4};
+    for (int k = 0; k < 3; ++k) {
+      options.threads = thread_counts[k];
+      traces.push_back(run_and_record(*c.algorithm, options, oracle, &summaries[k]));
+    }
+    for (int k = 1; k < 3; ++k) {
+      SCOPED_TRACE("threads = " + std::to_string(thread_counts[k]));
+      EXPECT_TRUE(same_bits(summaries[0].final_iterate, summaries[k].final_iterate));
+      ASSERT_EQ(traces[0].size(), traces[k].size());
+      for (std::size_t r = 0; r < traces[0].size(); ++r) {
+        const EvalRecord& a = traces[0][r];
+        const EvalRecord& b = traces[k][r];
+        EXPECT_EQ(a.step, b.step);
+        EXPECT_EQ(a.rounds, b.rounds);
+        EXPECT_EQ(a.bytes, b.bytes);
+        // Bitwise: EXPECT_EQ on doubles compares exactly.
+        EXPECT_EQ(a.value, b.value);
+        EXPECT_EQ(a.grad_norm, b.grad_norm);
+        EXPECT_EQ(a.consensus_distance, b.consensus_distance);
+        EXPECT_EQ(a.clip_fraction, b.clip_fraction);
+      }
+    }
+  }
+}
+
+TEST(Runner, DifferentSeedsGiveDifferentTrajectories) {
+  NoisyQuadratic oracle(10, 1.0);
+  RunOptions options = options_for(kCelgc);
+  RunSummary first, second;
+  run_and_record(kCelgc, options, oracle, &first);
+  options.seed += 1;
+  run_and_record(kCelgc, options, oracle, &second);
+  EXPECT_FALSE(same_bits(first.final_iterate, second.final_iterate));
+}
+
+TEST(Runner, CountsRoundsAndBytesAsARingAllReduce) {
+  const Index d = 10;
+  const std::int64_t vector_bytes = 2 * 3 * d * 8;  // 2 (N - 1) d doubles, N = 4
+  struct Expectation {
+    const Algorithm* algorithm;
+    ClipOption option;
+    std::int64_t rounds;
+    std::int64_t bytes;
+  };
+  // T = 20, I = 4: rounds before steps 0, 4, 8, 12, 16.
+  const Expectation expectations[] = {
+      {&kCelgc, ClipOption::kLocal, 5, 5 * vector_bytes},
+      {&kCelgc, ClipOption::kGlobalAverage, 5, 10 * vector_bytes},  // model + gradient
+      {&kCelgc, ClipOption::kMax, 5, 10 * vector_bytes},
+      {&kLocalSgd, ClipOption::kLocal, 5, 5 * vector_bytes},
+      {&kNaiveParallelClip, ClipOption::kLocal, 20, 20 * vector_bytes},
+      {&kMinibatchSgd, ClipOption::kLocal, 20, 20 * vector_bytes},
+  };
+  for (const Expectation& e : expectations) {
+    SCOPED_TRACE(std::string(e.algorithm->name) + "/" + std::string(to_string(e.option)));
+    NoisyQuadratic oracle(d, 1.0);
+    RunOptions options;
+    options.num_workers = 4;
+    options.sync_interval = 4;
+    options.clip_option = e.option;
+    options.max_steps = 20;
+    RunSummary summary;
+    const auto records = run_and_record(*e.algorithm, options, oracle, &summary);
+    EXPECT_EQ(summary.rounds, e.rounds);
+    EXPECT_EQ(summary.bytes, e.bytes);
+    EXPECT_EQ(summary.oracle_calls.stochastic_gradients, 4 * 20);
+    for (const EvalRecord& record : records) {
+      // Rounds happen before steps 0, I, 2I, ...: ceil(t / I) of them
+      // precede evaluation t; minibatch methods have one per step.
+      const std::int64_t expected = e.rounds == 20 ? record.step : (record.step + 3) / 4;
+      EXPECT_EQ(record.rounds, expected) << "at step " << record.step;
+    }
+  }
+}
+
+TEST(Runner, OneWorkerCommunicatesNothing) {
+  for (const Algorithm* algorithm : {&kCelgc, &kNaiveParallelClip, &kClippedSgd}) {
+    NoisyQuadratic oracle(10, 1.0);
+    RunOptions options;
+    options.max_steps = 12;
+    options.sync_interval = 2;
+    RunSummary summary;
+    run_and_record(*algorithm, options, oracle, &summary);
+    EXPECT_EQ(summary.rounds, 0) << algorithm->name;
+    EXPECT_EQ(summary.bytes, 0) << algorithm->name;
+  }
+}
+
+TEST(Runner, OneWorkerCelgcIsSingleMachineClippedSgd) {
+  NoisyQuadratic oracle(6, 1.0);
+  RunOptions options;
+  options.sync_interval = 5;
+  options.max_steps = 40;
+  options.clip_threshold = 0.2;
+  RunSummary celgc, clipped;
+  run_and_record(kCelgc, options, oracle, &celgc);
+  run_and_record(kClippedSgd, options, oracle, &clipped);
+  EXPECT_TRUE(same_bits(celgc.final_iterate, clipped.final_iterate));
+}
+
+TEST(Runner, ClipFractionCountsClippedWorkerSteps) {
+  NoisyQuadratic oracle(5, 1.0);
+  RunOptions options = options_for(kCelgc);
+  options.clip_threshold = 1e6;  // never reached: no step clips
+  RunSummary summary;
+  auto records = run_and_record(kCelgc, options, oracle, &summary);
+  EXPECT_EQ(summary.mean_clip_fraction, 0.0);
+  for (const auto& r : records) EXPECT_EQ(r.clip_fraction, 0.0);
+
+  options.clip_threshold = 1e-9;  // every gradient is longer than gamma / eta
+  records = run_and_record(kCelgc, options, oracle, &summary);
+  EXPECT_EQ(summary.mean_clip_fraction, 1.0);
+  for (const auto& r : records) EXPECT_EQ(r.clip_fraction, r.step == 0 ? 0.0 : 1.0);
+}
+
+TEST(Runner, CelgcWorkersStayWithinLemma1Distance) {
+  // Lemma 1: ||xbar_t - x_i^t|| <= 2 gamma I almost surely. Large noise keeps
+  // every step clipped at full length gamma, the worst case for the bound.
+  NoisyQuadratic oracle(20, 50.0);
+  RunOptions options;
+  options.num_workers = 8;
+  options.sync_interval = 6;
+  options.step_size = 1.0;
+  options.clip_threshold = 0.1;
+  options.max_steps = 200;
+  RunSummary summary;
+  const auto records = run_and_record(kCelgc, options, oracle, &summary);
+  double largest = 0.0;
+  for (const auto& r : records) {
+    EXPECT_LE(r.consensus_distance, 2 * 0.1 * 6) << "at step " << r.step;
+    largest = std::max(largest, r.consensus_distance);
+  }
+  // Not vacuous: the workers do drift apart by a good part of the bound.
+  EXPECT_GT(largest, 0.2 * 2 * 0.1 * 6);
+
+  // The naive method keeps the models equal; only forming their mean rounds
+  // (3x, 5x, 7x are inexact sums), by a few ulps of coordinates of size ~1
+  // over 20 coordinates: far below 1e-13, and far below CELGC's spread.
+  const auto naive = run_and_record(kNaiveParallelClip, options, oracle, &summary);
+  for (const auto& r : naive) EXPECT_LT(r.consensus_distance, 1e-13);
+}
+
+TEST(Runner, StepLengthsFollowTheirRules) {
+  NoisyQuadratic oracle(4, 5.0);
+  RunOptions options;
+  options.step_size = 0.7;
+  options.clip_threshold = 0.05;
+  options.max_steps = 30;
+  for (const Algorithm* algorithm : {&kClippedSgd, &kNormalizedSgd}) {
+    InProcessCommunicator communicator(1);
+    Runner runner(*algorithm, oracle, communicator, options);
+    for (std::int64_t t = 1; t <= options.max_steps; ++t) {
+      const Vector before = runner.models()[0];
+      ASSERT_TRUE(runner.advance_to(t));
+      const double moved = (runner.models()[0] - before).norm();
+      // Relative 1e-12: a handful of roundings in a norm of 4 coordinates.
+      if (algorithm == &kClippedSgd) {
+        EXPECT_LE(moved, 0.05 * (1 + 1e-12));
+      } else {
+        EXPECT_NEAR(moved, 0.7, 0.7 * 1e-12);
+      }
+    }
+  }
+}
+
+TEST(Runner, EvaluatesEveryEvalEveryStepsAndAtTheEnd) {
+  NoisyQuadratic oracle(3, 1.0);
+  RunOptions options = options_for(kCelgc);
+  options.max_steps = 30;
+  options.eval_every = 7;
+  const auto records = run_and_record(kCelgc, options, oracle);
+  std::vector<std::int64_t> steps;
+  for (const auto& r : records) steps.push_back(r.step);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{0, 7, 14, 21, 28, 30}));
+}
+
+TEST(Runner, StopsAtTheFirstEvaluationMeetingTheCriterion) {
+  for (StopCriterion criterion :
+       {StopCriterion::kErgodic, StopCriterion::kMinimum, StopCriterion::kLast}) {
+    SCOPED_TRACE(std::string(to_string(criterion)));
+    NoisyQuadratic oracle(5, 1.0);
+    RunOptions options;
+    options.num_workers = 4;
+    options.sync_interval = 4;
+    options.step_size = 0.1;
+    options.clip_threshold = 1.0;
+    options.max_steps = 400;
+    const auto full = run_and_record(kCelgc, options, oracle);
+    // Recompute the metric from the recorded gradient norms alone.
+    const double eps = 0.4;
+    double sum = 0.0, minimum = INFINITY;
+    std::int64_t expected = -1;
+    for (std::size_t k = 1; k < full.size() && expected < 0; ++k) {
+      sum += full[k].grad_norm;
+      minimum = std::min(minimum, full[k].grad_norm);
+      const double metric = criterion == StopCriterion::kErgodic ? sum / double(k)
+                            : criterion == StopCriterion::kMinimum ? minimum
+                                                                   : full[k].grad_norm;
+      if (metric <= eps) expected = full[k].step;
+    }
+    ASSERT_GT(expected, 0) << "the unstopped run never reaches eps: test is vacuous";
+    options.target = eps;
+    options.criterion = criterion;
+    RunSummary summary;
+    run_and_record(kCelgc, options, oracle, &summary);
+    EXPECT_EQ(summary.termination, Termination::kTargetReached);
+    EXPECT_EQ(summary.steps, expected);
+  }
+}
+
+TEST(Runner, ReportsBudgetExhaustedWhenTheTargetIsNotReached) {
+  NoisyQuadratic oracle(5, 1.0);
+  RunOptions options = options_for(kCelgc);
+  options.target = 1e-9;
+  RunSummary summary;
+  run_and_record(kCelgc, options, oracle, &summary);
+  EXPECT_EQ(summary.termination, Termination::kBudgetExhausted);
+  EXPECT_EQ(summary.steps, options.max_steps);
+  ASSERT_TRUE(summary.final_record.has_value());
+  EXPECT_EQ(summary.final_record->step, options.max_steps);
+}
+
+TEST(Runner, ANanGradientIsReportedAsDivergenceAtItsStep) {
+  for (const Case& c : all_cases()) {
+    SCOPED_TRACE(case_name(c));
+    NoisyQuadratic inner(5, 1.0);
+    RunOptions options = options_for(*c.algorithm);
+    options.clip_option = c.clip_option;
+    options.max_steps = 40;
+    const int faulty = options.num_workers - 1;
+    FaultyOracle oracle(inner, faulty, 11);
+    RunSummary summary;
+    const auto records = run_and_record(*c.algorithm, options, oracle, &summary);
+    EXPECT_EQ(summary.termination, Termination::kDiverged);
+    ASSERT_TRUE(summary.divergence.has_value());
+    EXPECT_EQ(summary.divergence->step, 11);
+    EXPECT_EQ(summary.steps, 11);
+    EXPECT_TRUE(std::isnan(summary.divergence->value));
+    EXPECT_NE(summary.divergence->quantity.find(std::to_string(faulty)), std::string::npos)
+        << summary.divergence->quantity;
+    EXPECT_FALSE(summary.final_record.has_value());
+    EXPECT_EQ(summary.final_iterate.size(), 0);
+    for (const auto& r : records) EXPECT_LE(r.step, 11);
+  }
+}
+
+TEST(Runner, ANormAboveTheBoundIsDivergence) {
+  NoisyQuadratic oracle(5, 0.0);  // ||grad f(x0)|| = sqrt(1 + 4 + 9 + 16 + 25)
+  RunOptions options = options_for(kCelgc);
+  options.divergence_bound = 5.0;
+  RunSummary summary;
+  run_and_record(kCelgc, options, oracle, &summary);
+  EXPECT_EQ(summary.termination, Termination::kDiverged);
+  ASSERT_TRUE(summary.divergence.has_value());
+  EXPECT_EQ(summary.divergence->step, 0);
+  EXPECT_NEAR(summary.divergence->value, std::sqrt(55.0), 1e-12);
+}
+
+TEST(Runner, AnObserverCanStopTheRun) {
+  struct StopAtTen final : Observer {
+    ObserverDecision on_evaluation(const EvalRecord& record) override {
+      return record.step >= 10 ? ObserverDecision::kStop : ObserverDecision::kContinue;
+    }
+  } stopper;
+  NoisyQuadratic oracle(5, 1.0);
+  RunOptions options = options_for(kCelgc);
+  options.max_steps = 100;
+  InProcessCommunicator communicator(options.num_workers);
+  Runner runner(kCelgc, oracle, communicator, options);
+  Observer* observers[] = {&stopper};
+  const RunSummary summary = runner.run(observers);
+  EXPECT_EQ(summary.termination, Termination::kStoppedByObserver);
+  EXPECT_EQ(summary.steps, 10);
+}
+
+TEST(RunOptions, RejectsEachInvalidFieldByName) {
+  struct Bad {
+    std::function<void(RunOptions&)> mutate;
+    std::string message;
+  };
+  const Bad cases[] = {
+      {[](RunOptions& o) { o.num_workers = 0; }, "workers = 0, must be >= 1"},
+      {[](RunOptions& o) { o.sync_interval = 0; }, "sync-interval = 0, must be >= 1"},
+      {[](RunOptions& o) { o.step_size = 0; }, "step-size = 0, must be > 0"},
+      {[](RunOptions& o) { o.step_size = -1; }, "step-size = -1, must be > 0"},
+      {[](RunOptions& o) { o.step_size = NAN; }, "step-size = nan, must be > 0"},
+      {[](RunOptions& o) { o.clip_threshold = -0.5; }, "clip-threshold = -0.5, must be > 0"},
+      {[](RunOptions& o) { o.max_steps = 0; }, "steps = 0, must be >= 1"},
+      {[](RunOptions& o) { o.eval_every = 0; }, "eval-every = 0, must be >= 1"},
+      {[](RunOptions& o) { o.target = 0.0; }, "target = 0, must be > 0"},
+      {[](RunOptions& o) { o.divergence_bound = 0; }, "divergence-bound = 0, must be > 0"},
+      {[](RunOptions& o) { o.threads = 0; }, "threads = 0, must be in [1, 1024]"},
+  };
+  for (const Bad& bad : cases) {
+    RunOptions options;
+    bad.mutate(options);
+    std::string error;
+    EXPECT_FALSE(options.IsValid(kCelgc, &error));
+    EXPECT_EQ(error, bad.message);
+  }
+  RunOptions options;
+  options.num_workers = 8;
+  std::string error;
+  EXPECT_FALSE(options.IsValid(kSgd, &error));
+  EXPECT_EQ(error, "workers = 8, must be 1 for algorithm sgd (a single-machine method)");
+  EXPECT_TRUE(options.IsValid(kCelgc, &error));
+}
+
+TEST(Runner, RejectsOptionsThatDisagreeWithTheCommunicator) {
+  NoisyQuadratic oracle(3, 1.0);
+  RunOptions options;
+  options.num_workers = 4;
+  InProcessCommunicator communicator(2);
+  EXPECT_THROW(Runner(kCelgc, oracle, communicator, options), std::invalid_argument);
+  options.step_size = -1;
+  InProcessCommunicator four(4);
+  EXPECT_THROW(Runner(kCelgc, oracle, four, options), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace distclip
