@@ -1,0 +1,221 @@
+#include "commands.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "config.hpp"
+#include "distclip/algorithms/algorithm.hpp"
+#include "distclip/objectives/catalog.hpp"
+#include "execute.hpp"
+#include "output.hpp"
+#include "sweep.hpp"
+#include "version.hpp"
+
+namespace distclip::app {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string_view type_label(ValueType type) {
+  switch (type) {
+    case ValueType::kInteger:
+      return "INT";
+    case ValueType::kNumber:
+      return "NUMBER";
+    case ValueType::kText:
+      return "TEXT";
+  }
+  return "VALUE";
+}
+
+void warn_unused(const RunConfig& config, std::span<const Setting> settings) {
+  for (const std::string& key : unused_keys(config, settings)) {
+    fmt::print(std::cerr, "note: {} is not read by algorithm {} with objective {} and noise {}\n",
+               key, config.algorithm, config.objective.family, config.objective.noise.model);
+  }
+}
+
+std::string parameter_keys(const std::vector<std::string_view>& keys) {
+  std::string out;
+  for (std::string_view key : keys) out += (out.empty() ? "" : ", ") + std::string(key);
+  return out;
+}
+
+}  // namespace
+
+Action add_run_command(CLI::App& app) {
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "One run: N workers on threads run an algorithm on an objective. Writes trace.jsonl (one "
+      "JSON line per evaluation) and summary.json into --out, and prints a short summary.");
+  struct State {
+    std::map<std::string, std::string, std::less<>> texts;
+    std::map<std::string, CLI::Option*, std::less<>> options;
+    std::string config;
+    std::string out;
+    bool overwrite = false;
+  };
+  auto state = std::make_shared<State>();
+  run->add_option("--config", state->config,
+                  "TOML file of run parameters, keys spelled as these options (configs/); "
+                  "options given on the command line override it")
+      ->check(CLI::ExistingFile);
+  run->add_option("--out", state->out,
+                  "folder for trace.jsonl and summary.json; it appears only when the run is "
+                  "complete. Without --out nothing is written");
+  run->add_flag("--overwrite", state->overwrite, "replace the --out folder if it exists");
+  for (const Parameter& parameter : parameters()) {
+    const std::string key(parameter.key);
+    const std::string description = fmt::format("{}; {}; default: {}", parameter.help,
+                                                parameter.accepted, parameter.fallback);
+    state->options[key] = run->add_option("--" + key, state->texts[key], description)
+                              ->type_name(std::string(type_label(parameter.type)))
+                              ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+                              ->group(std::string(parameter.group));
+  }
+  return [state]() {
+    std::vector<Setting> settings;
+    if (!state->config.empty()) {
+      settings = settings_from_table(parse_toml_file(state->config), state->config);
+    }
+    for (const Parameter& parameter : parameters()) {
+      const std::string key(parameter.key);
+      if (state->options.at(key)->count() > 0) {
+        settings.push_back({key, parse_text(parameter, state->texts.at(key)), "--" + key});
+      }
+    }
+    const RunConfig config = resolve(settings);
+    warn_unused(config, settings);
+    std::optional<OutputFolder> folder;
+    if (!state->out.empty()) folder.emplace(state->out, state->overwrite);
+    const fs::path* staging = folder ? &folder->staging() : nullptr;
+    const RunOutcome outcome = execute(config, staging);
+    if (folder) folder->commit();
+    print_outcome(std::cout, outcome);
+    if (folder) {
+      fmt::print(std::cout, "wrote {0}/trace.jsonl and {0}/summary.json\n", folder->path().string());
+    }
+    return 0;
+  };
+}
+
+Action add_list_command(CLI::App& app) {
+  CLI::App* list = app.add_subcommand(
+      "list",
+      "Every objective, noise model and algorithm, with its parameters and, for objectives, "
+      "the certified (L0, L1) and f_low (derivations: docs/objectives.md)");
+  (void)list;
+  return [] {
+    fmt::print(std::cout, "Algorithms (docs/algorithms.md)\n");
+    for (const Algorithm& a : algorithms()) {
+      std::vector<std::string_view> keys{"step-size"};
+      if (!a.single_machine()) keys.insert(keys.begin(), "workers");
+      if (a.uses_sync_interval()) keys.push_back("sync-interval");
+      if (a.uses_clip_threshold()) keys.push_back("clip-threshold");
+      if (a.uses_clip_option()) keys.push_back("clip-option");
+      fmt::print(std::cout, "  {:<20} {}\n  {:<20} parameters: {}\n", a.name, a.description, "",
+                 parameter_keys(keys));
+    }
+    fmt::print(std::cout, "\nObjectives (docs/objectives.md)\n");
+    for (const FamilyInfo& family : objective_families()) {
+      ObjectiveSpec spec;
+      spec.family = std::string(family.name);
+      const auto function = make_function(spec);
+      fmt::print(std::cout, "  {:<20} {}\n", family.name, family.formula);
+      fmt::print(std::cout, "  {:<20} certificate: {}\n", "", family.certificate);
+      fmt::print(std::cout, "  {:<20} initial point: {}\n", "", family.initial_point);
+      fmt::print(std::cout, "  {:<20} parameters: {}\n", "", parameter_keys(family.parameters));
+      fmt::print(std::cout, "  {:<20} at the defaults (dim = {}): L0 = {:.6g}, L1 = {:.6g}, f_low = {:.6g}\n",
+                 "", spec.dim, function->l0(), function->l1(), function->f_low());
+    }
+    fmt::print(std::cout, "\nNoise models (sigma is on the scale of the noise vector's norm)\n");
+    for (const NoiseInfo& noise : noise_models()) {
+      fmt::print(std::cout, "  {:<20} {}\n", noise.name, noise.description);
+      fmt::print(std::cout, "  {:<20} bounded: {}, symmetric and unimodal: {}, parameters: {}\n", "",
+                 noise.bounded ? "yes" : "no", noise.symmetric_unimodal ? "yes" : "no",
+                 noise.parameters.empty() ? std::string("none") : parameter_keys(noise.parameters));
+    }
+    return 0;
+  };
+}
+
+Action add_sweep_command(CLI::App& app) {
+  CLI::App* sweep = app.add_subcommand(
+      "sweep",
+      "A grid of runs from a TOML file ([base] settings, [[arm]] and [grid] lists; see "
+      "configs/skip-communication.toml). Writes every run, results.csv (one row per run) and "
+      "table.txt (seeds aggregated) into --out, and prints the table.");
+  struct State {
+    std::string file;
+    std::string out;
+    bool overwrite = false;
+    int threads = 0;
+  };
+  auto state = std::make_shared<State>();
+  sweep->add_option("config", state->file, "the sweep's TOML file")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sweep->add_option("--out", state->out,
+                    "results folder; it appears only when every run is done; default: "
+                    "runs/<config file name without .toml>");
+  sweep->add_flag("--overwrite", state->overwrite, "replace the --out folder if it exists");
+  CLI::Option* threads = sweep->add_option(
+      "--threads", state->threads,
+      "oneTBB threads of every run (never changes results); default: the file's, else all cores");
+  return [state, threads]() {
+    std::vector<Setting> overrides;
+    if (threads->count() > 0) {
+      overrides.push_back({"threads", std::int64_t{state->threads}, "--threads"});
+    }
+    const SweepPlan plan = load_sweep(state->file, overrides);
+    const fs::path out =
+        state->out.empty() ? fs::path("runs") / fs::path(state->file).stem() : fs::path(state->out);
+    return run_sweep(plan, state->file, out, state->overwrite, std::cout);
+  };
+}
+
+int main_program(int argc, const char* const* argv) {
+  CLI::App app(
+      "distclip: experiments on communication-efficient distributed gradient clipping "
+      "(CELGC, Liu et al., NeurIPS 2022)",
+      "distclip");
+  app.set_version_flag("--version", std::string(kVersion));
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  std::map<const CLI::App*, Action> actions;
+  const auto add = [&](Action (*adder)(CLI::App&)) {
+    Action action = adder(app);
+    actions[app.get_subcommands({}).back()] = std::move(action);
+  };
+  add(&add_run_command);
+  add(&add_list_command);
+  add(&add_sweep_command);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --help, --version
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    std::replace(message.begin(), message.end(), '\n', ' ');
+    fmt::print(std::cerr, "error: {} (see distclip --help)\n", message);
+    return 2;
+  }
+  try {
+    return actions.at(app.get_subcommands().front())();
+  } catch (const ConfigError& e) {
+    fmt::print(std::cerr, "error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(std::cerr, "error: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace distclip::app

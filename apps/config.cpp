@@ -1,0 +1,432 @@
+#include "config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <oneapi/tbb/info.h>
+
+#include "distclip/objectives/catalog.hpp"
+
+namespace distclip::app {
+
+namespace {
+
+std::int64_t as_integer(const Value& v) { return std::get<std::int64_t>(v); }
+double as_number(const Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
+}
+const std::string& as_text(const Value& v) { return std::get<std::string>(v); }
+
+// An integer parameter held in an int: values beyond int's range are
+// rejected here, the rest by the library's range checks.
+int to_int(std::string_view key, const Value& v) {
+  const std::int64_t value = as_integer(v);
+  if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+    throw ConfigError(fmt::format("{} = {}, must be an integer in [1, {}]", key, value,
+                                  std::numeric_limits<int>::max()));
+  }
+  return static_cast<int>(value);
+}
+
+bool always(const RunConfig&) { return true; }
+const Algorithm& algorithm_of(const RunConfig& c) {
+  const Algorithm* algorithm = find_algorithm(c.algorithm);
+  return algorithm != nullptr ? *algorithm : kCelgc;
+}
+bool family_reads(const RunConfig& c, std::string_view key) {
+  const FamilyInfo* family = find_family(c.objective.family);
+  return family != nullptr && std::ranges::find(family->parameters, key) != family->parameters.end();
+}
+bool noise_reads(const RunConfig& c, std::string_view key) {
+  const NoiseInfo* noise = find_noise_model(c.objective.noise.model);
+  return noise != nullptr && std::ranges::find(noise->parameters, key) != noise->parameters.end();
+}
+
+// Names joined by ", " for "one of: ..." messages.
+template <class Range, class Name>
+std::string join_names(const Range& range, Name name) {
+  std::string out;
+  for (const auto& item : range) {
+    if (!out.empty()) out += ", ";
+    out += name(item);
+  }
+  return out;
+}
+
+std::string algorithm_names() {
+  return join_names(algorithms(), [](const Algorithm& a) { return std::string(a.name); });
+}
+
+ClipOption parse_clip_option(const std::string& text) {
+  for (auto option : {ClipOption::kLocal, ClipOption::kGlobalAverage, ClipOption::kMax}) {
+    if (to_string(option) == text) return option;
+  }
+  throw ConfigError(
+      fmt::format("clip-option = '{}' is not one of: local, global-average, max", text));
+}
+
+StopCriterion parse_criterion(const std::string& text) {
+  if (const auto criterion = parse_stop_criterion(text)) return *criterion;
+  throw ConfigError(fmt::format("criterion = '{}' is not one of: ergodic, min, last", text));
+}
+
+// The schema. Order is the order of --help and of the resolved config.
+const std::array kParameters = {
+    // Objective.
+    Parameter{"objective", "Objective", ValueType::kText,
+              "one of: double-well, quartic, cosh-well, phase-retrieval, rippled-quadratic",
+              "objective family; formulas and certified constants: distclip list", "double-well",
+              [](RunConfig& c, const Value& v) { c.objective.family = as_text(v); },
+              [](const RunConfig& c) -> Value { return c.objective.family; }, always},
+    Parameter{"dim", "Objective", ValueType::kInteger, "an integer >= 1",
+              "d, the number of coordinates", "100",
+              [](RunConfig& c, const Value& v) { c.objective.dim = as_integer(v); },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.objective.dim}; }, always},
+    Parameter{"scale", "Objective", ValueType::kNumber, "a number > 0", "c, a factor on f", "1",
+              [](RunConfig& c, const Value& v) { c.objective.scale = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.scale; },
+              [](const RunConfig& c) { return family_reads(c, "scale"); }},
+    Parameter{"condition", "Objective", ValueType::kNumber, "a number >= 1",
+              "ratio of the largest to the smallest coordinate weight", "1",
+              [](RunConfig& c, const Value& v) { c.objective.condition = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.condition; },
+              [](const RunConfig& c) { return family_reads(c, "condition"); }},
+    Parameter{"x0", "Objective", ValueType::kNumber, "a number",
+              "every coordinate of the initial point x_0", "the family's (distclip list)",
+              [](RunConfig& c, const Value& v) { c.objective.x0 = as_number(v); },
+              [](const RunConfig& c) -> Value {
+                return c.objective.x0 ? Value(*c.objective.x0) : Value();
+              },
+              [](const RunConfig& c) { return family_reads(c, "x0"); }},
+    Parameter{"ripple", "Objective", ValueType::kNumber, "a number >= 0",
+              "a, the cosine amplitude; nonconvex when a > 1", "2",
+              [](RunConfig& c, const Value& v) { c.objective.ripple = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.ripple; },
+              [](const RunConfig& c) { return family_reads(c, "ripple"); }},
+    Parameter{"growth", "Objective", ValueType::kNumber, "a number > 0",
+              "b, the exponential rate of cosh-well", "1",
+              [](RunConfig& c, const Value& v) { c.objective.growth = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.growth; },
+              [](const RunConfig& c) { return family_reads(c, "growth"); }},
+    Parameter{"samples", "Objective", ValueType::kInteger, "an integer >= dim",
+              "n, the data points of phase-retrieval", "8 * dim",
+              [](RunConfig& c, const Value& v) { c.objective.samples = as_integer(v); },
+              [](const RunConfig& c) -> Value {
+                return c.objective.samples ? Value(std::int64_t{*c.objective.samples}) : Value();
+              },
+              [](const RunConfig& c) { return family_reads(c, "samples"); }},
+    Parameter{"batch-size", "Objective", ValueType::kInteger, "an integer in [1, samples]",
+              "B, the minibatch of one phase-retrieval stochastic gradient", "1",
+              [](RunConfig& c, const Value& v) { c.objective.batch_size = as_integer(v); },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.objective.batch_size}; },
+              [](const RunConfig& c) { return family_reads(c, "batch-size"); }},
+    Parameter{"data-seed", "Objective", ValueType::kInteger, "an integer >= 0",
+              "seed of generated data, fixed across run seeds", "1",
+              [](RunConfig& c, const Value& v) {
+                if (as_integer(v) < 0) {
+                  throw ConfigError(fmt::format("data-seed = {}, must be >= 0", as_integer(v)));
+                }
+                c.objective.data_seed = static_cast<std::uint64_t>(as_integer(v));
+              },
+              [](const RunConfig& c) -> Value {
+                return static_cast<std::int64_t>(c.objective.data_seed);
+              },
+              [](const RunConfig& c) { return family_reads(c, "data-seed"); }},
+    // Noise.
+    Parameter{"noise", "Noise", ValueType::kText,
+              "one of: none, ball, truncated-gaussian, gaussian, student-t",
+              "additive gradient noise model (distclip list)", "none",
+              [](RunConfig& c, const Value& v) { c.objective.noise.model = as_text(v); },
+              [](const RunConfig& c) -> Value { return c.objective.noise.model; }, always},
+    Parameter{"sigma", "Noise", ValueType::kNumber, "a number > 0",
+              "noise level on the scale of ||noise||: a sure bound for bounded models, "
+              "sqrt(E ||noise||^2) for the others",
+              "1", [](RunConfig& c, const Value& v) { c.objective.noise.sigma = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.noise.sigma; },
+              [](const RunConfig& c) { return noise_reads(c, "sigma"); }},
+    Parameter{"dof", "Noise", ValueType::kNumber, "a number > 2",
+              "degrees of freedom of student-t noise", "3",
+              [](RunConfig& c, const Value& v) { c.objective.noise.dof = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.noise.dof; },
+              [](const RunConfig& c) { return noise_reads(c, "dof"); }},
+    // Algorithm.
+    Parameter{"algorithm", "Algorithm", ValueType::kText,
+              "one of: celgc, naive-parallel-clip, local-sgd, minibatch-sgd, clipped-sgd, sgd, "
+              "normalized-sgd",
+              "the algorithm; equations: distclip list and docs/algorithms.md", "celgc",
+              [](RunConfig& c, const Value& v) {
+                if (find_algorithm(as_text(v)) == nullptr) {
+                  throw ConfigError(fmt::format("algorithm = '{}' is not one of: {}", as_text(v),
+                                                algorithm_names()));
+                }
+                c.algorithm = as_text(v);
+              },
+              [](const RunConfig& c) -> Value { return c.algorithm; }, always},
+    Parameter{"workers", "Algorithm", ValueType::kInteger, "an integer >= 1 (1 for single-machine methods)",
+              "N, the number of workers", "1",
+              [](RunConfig& c, const Value& v) { c.options.num_workers = to_int("workers", v); },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.options.num_workers}; },
+              always},
+    Parameter{"sync-interval", "Algorithm", ValueType::kInteger, "an integer >= 1",
+              "I: models are averaged before step t whenever t % I == 0", "1",
+              [](RunConfig& c, const Value& v) {
+                c.options.sync_interval = to_int("sync-interval", v);
+              },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.options.sync_interval}; },
+              [](const RunConfig& c) { return algorithm_of(c).uses_sync_interval(); }},
+    Parameter{"step-size", "Algorithm", ValueType::kNumber, "a number > 0", "eta, the step size",
+              "0.01", [](RunConfig& c, const Value& v) { c.options.step_size = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.options.step_size; }, always},
+    Parameter{"clip-threshold", "Algorithm", ValueType::kNumber, "a number > 0",
+              "gamma: a clipped step min(eta, gamma / ||g||) g moves at most gamma", "1",
+              [](RunConfig& c, const Value& v) { c.options.clip_threshold = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.options.clip_threshold; },
+              [](const RunConfig& c) { return algorithm_of(c).uses_clip_threshold(); }},
+    Parameter{"clip-option", "Algorithm", ValueType::kText, "one of: local, global-average, max",
+              "CELGC's clipping norm: ||g_i|| (local), ||gbar|| of the round's first step "
+              "(global-average) or their max",
+              "local",
+              [](RunConfig& c, const Value& v) { c.options.clip_option = parse_clip_option(as_text(v)); },
+              [](const RunConfig& c) -> Value { return std::string(to_string(c.options.clip_option)); },
+              [](const RunConfig& c) { return algorithm_of(c).uses_clip_option(); }},
+    // Run.
+    Parameter{"steps", "Run", ValueType::kInteger, "an integer >= 1", "T, the step budget", "1000",
+              [](RunConfig& c, const Value& v) { c.options.max_steps = as_integer(v); },
+              [](const RunConfig& c) -> Value { return c.options.max_steps; }, always},
+    Parameter{"seed", "Run", ValueType::kInteger, "an integer >= 0",
+              "run seed: worker i draws only from the stream of (seed, i)", "1",
+              [](RunConfig& c, const Value& v) {
+                if (as_integer(v) < 0) {
+                  throw ConfigError(fmt::format("seed = {}, must be >= 0", as_integer(v)));
+                }
+                c.options.seed = static_cast<std::uint64_t>(as_integer(v));
+              },
+              [](const RunConfig& c) -> Value { return static_cast<std::int64_t>(c.options.seed); },
+              always},
+    Parameter{"eval-every", "Run", ValueType::kInteger, "an integer >= 1",
+              "measure the averaged iterate every this many steps, and at the end", "1",
+              [](RunConfig& c, const Value& v) { c.options.eval_every = as_integer(v); },
+              [](const RunConfig& c) -> Value { return c.options.eval_every; }, always},
+    Parameter{"target", "Run", ValueType::kNumber, "a number > 0",
+              "eps: stop at the first evaluation where the criterion is <= eps",
+              "none: run all steps",
+              [](RunConfig& c, const Value& v) { c.options.target = as_number(v); },
+              [](const RunConfig& c) -> Value {
+                return c.options.target ? Value(*c.options.target) : Value();
+              },
+              always},
+    Parameter{"criterion", "Run", ValueType::kText, "one of: ergodic, min, last",
+              "what must be <= eps: (1/t) sum_s ||grad f(xbar_s)|| (Theorem 1), its min, or "
+              "the last value",
+              "ergodic",
+              [](RunConfig& c, const Value& v) { c.options.criterion = parse_criterion(as_text(v)); },
+              [](const RunConfig& c) -> Value { return std::string(to_string(c.options.criterion)); },
+              [](const RunConfig& c) { return c.options.target.has_value(); }},
+    Parameter{"divergence-bound", "Run", ValueType::kNumber, "a number > 0",
+              "a gradient norm above this (or any NaN or Inf) ends the run as diverged", "1e30",
+              [](RunConfig& c, const Value& v) { c.options.divergence_bound = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.options.divergence_bound; }, always},
+    // Execution: how, not what; never changes a result.
+    Parameter{"threads", "Execution", ValueType::kInteger, "an integer in [1, 1024]",
+              "oneTBB threads running the workers; results are bitwise the same for any count",
+              "all cores",
+              [](RunConfig& c, const Value& v) { c.options.threads = to_int("threads", v); },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.options.threads}; },
+              always},
+};
+
+std::string_view type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date or time";
+  }
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+RunConfig::RunConfig() { options.threads = tbb::info::default_concurrency(); }
+
+std::span<const Parameter> parameters() { return kParameters; }
+
+const Parameter* find_parameter(std::string_view key) {
+  for (const Parameter& parameter : kParameters) {
+    if (parameter.key == key) return &parameter;
+  }
+  return nullptr;
+}
+
+std::string value_to_text(const Value& value) {
+  struct Visitor {
+    std::string operator()(std::monostate) const { return "none"; }
+    std::string operator()(std::int64_t v) const { return std::to_string(v); }
+    std::string operator()(double v) const { return fmt::format("{}", v); }
+    std::string operator()(const std::string& v) const { return v; }
+  };
+  return std::visit(Visitor{}, value);
+}
+
+Value parse_text(const Parameter& parameter, std::string_view text) {
+  const auto fail = [&] {
+    return ConfigError(fmt::format("{} = {}, must be {}", parameter.key, text, parameter.accepted));
+  };
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  switch (parameter.type) {
+    case ValueType::kInteger: {
+      std::int64_t value = 0;
+      const auto [end, ec] = std::from_chars(first, last, value);
+      if (ec != std::errc() || end != last || text.empty()) throw fail();
+      return value;
+    }
+    case ValueType::kNumber: {
+      double value = 0.0;
+      const auto [end, ec] = std::from_chars(first, last, value);
+      if (ec != std::errc() || end != last || text.empty()) throw fail();
+      return value;
+    }
+    case ValueType::kText:
+      return std::string(text);
+  }
+  throw fail();
+}
+
+toml::table parse_toml_file(const std::filesystem::path& path) {
+  try {
+    return toml::parse_file(path.string());
+  } catch (const toml::parse_error& e) {
+    const auto& where = e.source().begin;
+    throw ConfigError(fmt::format("{}:{}:{}: {}", path.string(), where.line, where.column,
+                                  e.description()));
+  }
+}
+
+std::string origin_of(const toml::node& node, std::string_view file) {
+  return fmt::format("{}:{}", file, node.source().begin.line);
+}
+
+Setting setting_from_node(std::string_view key, const toml::node& node, std::string origin) {
+  const Parameter* parameter = find_parameter(key);
+  if (parameter == nullptr) {
+    std::string_view closest;
+    std::size_t best = 4;  // suggest only near misses
+    for (const Parameter& p : kParameters) {
+      if (const std::size_t distance = edit_distance(key, p.key); distance < best) {
+        best = distance;
+        closest = p.key;
+      }
+    }
+    throw ConfigError(fmt::format("{}: unknown key '{}'{}", origin, key,
+                                  closest.empty() ? std::string(" (see distclip run --help)")
+                                                  : fmt::format(" (did you mean '{}'?)", closest)));
+  }
+  const auto wrong_type = [&] {
+    std::ostringstream text;
+    node.visit([&text](const auto& concrete) { text << concrete; });
+    return ConfigError(fmt::format("{}: {} = {} ({}), must be {}", origin, key, text.str(),
+                                   type_name(node), parameter->accepted));
+  };
+  Value value;
+  switch (parameter->type) {
+    case ValueType::kInteger:
+      if (!node.is_integer()) throw wrong_type();
+      value = node.value<std::int64_t>().value();
+      break;
+    case ValueType::kNumber:
+      if (!node.is_number()) throw wrong_type();
+      value = node.value<double>().value();
+      break;
+    case ValueType::kText:
+      if (!node.is_string()) throw wrong_type();
+      value = node.value<std::string>().value();
+      break;
+  }
+  return {std::string(key), std::move(value), std::move(origin)};
+}
+
+std::vector<Setting> settings_from_table(const toml::table& table, std::string_view file) {
+  std::vector<Setting> settings;
+  for (const auto& [key, node] : table) {
+    settings.push_back(setting_from_node(key.str(), node, origin_of(node, file)));
+  }
+  return settings;
+}
+
+RunConfig resolve(std::span<const Setting> settings) {
+  RunConfig config;
+  for (const Setting& setting : settings) {
+    const Parameter* parameter = find_parameter(setting.key);
+    if (parameter == nullptr) throw ConfigError(fmt::format("unknown parameter '{}'", setting.key));
+    parameter->set(config, setting.value);
+  }
+  std::string error;
+  if (!is_valid(config.objective, &error)) throw ConfigError(error);
+  if (!config.options.IsValid(algorithm_of(config), &error)) throw ConfigError(error);
+  config.objective = distclip::resolve(config.objective);
+  return config;
+}
+
+std::vector<std::string> unused_keys(const RunConfig& config, std::span<const Setting> settings) {
+  std::vector<std::string> unused;
+  std::set<std::string> seen;
+  for (const Setting& setting : settings) {
+    const Parameter* parameter = find_parameter(setting.key);
+    if (parameter != nullptr && !parameter->used(config) && seen.insert(setting.key).second) {
+      unused.push_back(setting.key);
+    }
+  }
+  return unused;
+}
+
+nlohmann::ordered_json config_to_json(const RunConfig& config) {
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  for (const Parameter& parameter : kParameters) {
+    if (parameter.group == "Execution" || !parameter.used(config)) continue;
+    const Value value = parameter.get(config);
+    std::visit(
+        [&](const auto& v) {
+          using V = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<V, std::monostate>) {
+            json[std::string(parameter.key)] = nullptr;
+          } else {
+            json[std::string(parameter.key)] = v;
+          }
+        },
+        value);
+  }
+  return json;
+}
+
+}  // namespace distclip::app

@@ -1,0 +1,169 @@
+#include "output.hpp"
+
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "version.hpp"
+
+namespace distclip::app {
+
+namespace fs = std::filesystem;
+
+OutputFolder::OutputFolder(fs::path path, bool overwrite)
+    : path_(std::move(path)), overwrite_(overwrite) {
+  if (path_.empty()) throw ConfigError("out = '', must be a folder path");
+  if (fs::exists(path_) && !overwrite_) {
+    throw ConfigError(fmt::format("out = {} already exists; pass --overwrite to replace it",
+                                  path_.string()));
+  }
+  if (fs::exists(path_) && !fs::is_directory(path_)) {
+    throw ConfigError(fmt::format("out = {} exists and is not a folder", path_.string()));
+  }
+  staging_ = path_;
+  staging_ += fmt::format(".partial-{}", ::getpid());
+  std::error_code error;
+  fs::remove_all(staging_, error);
+  fs::create_directories(staging_, error);
+  if (error) {
+    throw std::runtime_error(
+        fmt::format("cannot create {}: {}", staging_.string(), error.message()));
+  }
+}
+
+OutputFolder::~OutputFolder() {
+  if (committed_) return;
+  std::error_code ignored;
+  fs::remove_all(staging_, ignored);
+}
+
+void OutputFolder::commit() {
+  std::error_code error;
+  fs::path old;
+  if (fs::exists(path_)) {
+    old = path_;
+    old += fmt::format(".old-{}", ::getpid());
+    fs::rename(path_, old, error);
+    if (error) {
+      throw std::runtime_error(fmt::format("cannot move {} aside: {}", path_.string(), error.message()));
+    }
+  }
+  fs::rename(staging_, path_, error);
+  if (error) {
+    throw std::runtime_error(fmt::format("cannot move {} to {}: {}", staging_.string(),
+                                         path_.string(), error.message()));
+  }
+  committed_ = true;
+  if (!old.empty()) fs::remove_all(old, error);
+}
+
+void check_writable(const fs::path& file, std::ostream& stream) {
+  if (!stream) {
+    throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+  }
+}
+
+nlohmann::ordered_json record_to_json(const EvalRecord& r) {
+  return {{"step", r.step},
+          {"rounds", r.rounds},
+          {"bytes", r.bytes},
+          {"value", r.value},
+          {"grad_norm", r.grad_norm},
+          {"ergodic_grad_norm", r.ergodic_grad_norm},
+          {"min_grad_norm", r.min_grad_norm},
+          {"clip_fraction", r.clip_fraction},
+          {"consensus_distance", r.consensus_distance},
+          {"wall_time_s", r.wall_time_s}};
+}
+
+TraceWriter::TraceWriter(const fs::path& file) : file_(file), stream_(file) {
+  check_writable(file_, stream_);
+}
+
+ObserverDecision TraceWriter::on_evaluation(const EvalRecord& record) {
+  stream_ << record_to_json(record).dump() << '\n';
+  check_writable(file_, stream_);
+  return ObserverDecision::kContinue;
+}
+
+void TraceWriter::close() {
+  stream_.flush();
+  check_writable(file_, stream_);
+  stream_.close();
+  check_writable(file_, stream_);
+}
+
+std::string sha256_hex(const Vector& x) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  const bool ok = EVP_Digest(x.data(), sizeof(double) * static_cast<std::size_t>(x.size()),
+                             digest.data(), &length, EVP_sha256(), nullptr) == 1;
+  if (!ok) throw std::runtime_error("SHA-256 of the final iterate failed (OpenSSL)");
+  std::string hex;
+  for (unsigned int k = 0; k < length; ++k) hex += fmt::format("{:02x}", digest[k]);
+  return hex;
+}
+
+namespace {
+nlohmann::ordered_json constant_to_json(const Constant& c) {
+  if (c.is_known()) return c.value();
+  return c.to_string();
+}
+}  // namespace
+
+nlohmann::ordered_json constants_to_json(const OracleConstants& c, double f_x0) {
+  nlohmann::ordered_json json = {{"L0", constant_to_json(c.l0)},       {"L1", constant_to_json(c.l1)},
+                         {"sigma", constant_to_json(c.sigma)}, {"noise_std", constant_to_json(c.noise_std)},
+                         {"f_low", constant_to_json(c.f_low)}, {"kappa", constant_to_json(c.kappa)},
+                         {"f_x0", f_x0}};
+  json["Delta"] = c.f_low.is_known() ? nlohmann::ordered_json(f_x0 - c.f_low.value())
+                                     : nlohmann::ordered_json("unknown");
+  return json;
+}
+
+nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleConstants& constants,
+                                       double f_x0, const RunSummary& s) {
+  using Json = nlohmann::ordered_json;
+  Json json;
+  json["distclip_version"] = kVersion;
+  json["status"] = to_string(s.termination);
+  json["config"] = config_to_json(config);
+  json["execution"] = {{"backend", "threads"}, {"threads", config.options.threads}, {"ranks", 1}};
+  json["constants"] = constants_to_json(constants, f_x0);
+  json["divergence"] = nullptr;
+  if (s.divergence) {
+    json["divergence"] = {{"step", s.divergence->step},
+                          {"quantity", s.divergence->quantity},
+                          {"value", std::isnan(s.divergence->value)   ? Json("nan")
+                                    : std::isinf(s.divergence->value) ? Json(s.divergence->value > 0 ? "inf" : "-inf")
+                                                                      : Json(s.divergence->value)}};
+  }
+  json["counts"] = {{"steps", s.steps},
+                    {"rounds", s.rounds},
+                    {"bytes", s.bytes},
+                    {"stochastic_gradients", s.oracle_calls.stochastic_gradients},
+                    {"full_gradients", s.oracle_calls.gradients},
+                    {"values", s.oracle_calls.values},
+                    {"wall_time_s", s.wall_time_s}};
+  json["mean_clip_fraction"] = s.mean_clip_fraction;
+  json["final"] = s.final_record ? record_to_json(*s.final_record) : Json(nullptr);
+  json["final_iterate_sha256"] = s.final_record ? Json(sha256_hex(s.final_iterate)) : Json(nullptr);
+  return json;
+}
+
+void write_json(const fs::path& file, const nlohmann::ordered_json& json) {
+  std::ofstream stream(file);
+  check_writable(file, stream);
+  stream << json.dump(2) << '\n';
+  stream.close();
+  check_writable(file, stream);
+}
+
+}  // namespace distclip::app

@@ -1,0 +1,77 @@
+// What a run leaves on disk: a results folder that appears only when
+// complete, the JSON-lines trace of its evaluations, and its summary.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "config.hpp"
+#include "distclip/algorithms/observer.hpp"
+#include "distclip/core/constants.hpp"
+#include "distclip/core/record.hpp"
+
+namespace distclip::app {
+
+// A results folder written under "<path>.partial-<pid>" and renamed to
+// <path> by commit(), so that a reader never mistakes a half-written folder
+// for a result. Dropped without commit(), the partial folder is removed.
+class OutputFolder {
+ public:
+  // Throws ConfigError if <path> exists and `overwrite` is false, before
+  // creating anything.
+  OutputFolder(std::filesystem::path path, bool overwrite);
+  ~OutputFolder();
+  OutputFolder(const OutputFolder&) = delete;
+  OutputFolder& operator=(const OutputFolder&) = delete;
+
+  // Where to write until commit().
+  const std::filesystem::path& staging() const { return staging_; }
+  const std::filesystem::path& path() const { return path_; }
+  // Moves the finished folder into place, replacing an old one when
+  // overwriting is allowed.
+  void commit();
+
+ private:
+  std::filesystem::path path_;
+  std::filesystem::path staging_;
+  bool overwrite_;
+  bool committed_ = false;
+};
+
+// Fails with the file and the system's reason if the folder cannot be used.
+void check_writable(const std::filesystem::path& file, std::ostream& stream);
+
+// An EvalRecord as one JSON object (NaN becomes null).
+nlohmann::ordered_json record_to_json(const EvalRecord& record);
+
+// Writes every evaluation as one line of JSON.
+class TraceWriter final : public Observer {
+ public:
+  explicit TraceWriter(const std::filesystem::path& file);
+  ObserverDecision on_evaluation(const EvalRecord& record) override;
+  // Flushes and checks that everything reached the file.
+  void close();
+
+ private:
+  std::filesystem::path file_;
+  std::ofstream stream_;
+};
+
+// Hex SHA-256 of the bytes of `x` (little-endian IEEE doubles).
+std::string sha256_hex(const Vector& x);
+
+nlohmann::ordered_json constants_to_json(const OracleConstants& constants, double f_x0);
+
+// The summary of one run: the resolved configuration, the oracle's constants,
+// how it ended, its counts and final measurements.
+nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleConstants& constants,
+                               double f_x0, const RunSummary& summary);
+
+// Writes `json` to `file`, pretty-printed, checking for errors.
+void write_json(const std::filesystem::path& file, const nlohmann::ordered_json& json);
+
+}  // namespace distclip::app

@@ -1,0 +1,207 @@
+// The parameter schema: one spelling for command line, TOML and records;
+// typed parsing; every range rejected with a message naming the field.
+#include <cctype>
+#include <cmath>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+
+namespace distclip::app {
+namespace {
+
+std::vector<Setting> settings(std::initializer_list<std::pair<const char*, const char*>> pairs) {
+  std::vector<Setting> out;
+  for (const auto& [key, text] : pairs) {
+    out.push_back({key, parse_text(*find_parameter(key), text), std::string("--") + key});
+  }
+  return out;
+}
+
+std::string error_of(std::initializer_list<std::pair<const char*, const char*>> pairs) {
+  try {
+    resolve(settings(pairs));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Schema, KeysAreUniqueKebabCase) {
+  std::set<std::string_view> seen;
+  for (const Parameter& p : parameters()) {
+    EXPECT_TRUE(seen.insert(p.key).second) << p.key;
+    for (char c : p.key) EXPECT_TRUE(std::islower(c) || std::isdigit(c) || c == '-') << p.key;
+    EXPECT_FALSE(p.help.empty()) << p.key;
+    EXPECT_FALSE(p.accepted.empty()) << p.key;
+  }
+}
+
+TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
+  const std::vector<std::pair<const char*, const char*>> samples = {
+      {"objective", "quartic"},   {"dim", "7"},          {"scale", "2.5"},
+      {"condition", "3"},         {"x0", "-1.25"},       {"ripple", "0.5"},
+      {"growth", "2"},            {"samples", "70"},     {"batch-size", "4"},
+      {"data-seed", "9"},         {"noise", "gaussian"}, {"sigma", "0.3"},
+      {"dof", "4"},               {"algorithm", "sgd"},  {"workers", "1"},
+      {"sync-interval", "5"},     {"step-size", "0.2"},  {"clip-threshold", "0.7"},
+      {"clip-option", "max"},     {"steps", "11"},       {"seed", "123"},
+      {"eval-every", "3"},        {"target", "0.05"},    {"criterion", "last"},
+      {"divergence-bound", "1e6"}, {"threads", "3"}};
+  ASSERT_EQ(samples.size(), parameters().size()) << "a parameter has no sample here";
+  for (const auto& [key, text] : samples) {
+    const Parameter& p = *find_parameter(key);
+    RunConfig config;
+    const Value value = parse_text(p, text);
+    p.set(config, value);
+    EXPECT_EQ(value_to_text(p.get(config)), value_to_text(value)) << key;
+  }
+}
+
+TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
+  const std::vector<std::pair<std::pair<const char*, const char*>, std::string>> cases = {
+      {{"dim", "0"}, "dim = 0, must be >= 1"},
+      {{"scale", "0"}, "scale = 0"},
+      {{"condition", "0.5"}, "condition = 0.5"},
+      {{"ripple", "-1"}, "ripple = -1"},
+      {{"growth", "0"}, "growth = 0"},
+      {{"sigma", "0"}, "sigma = 0"},
+      {{"dof", "2"}, "dof = 2"},
+      {{"data-seed", "-1"}, "data-seed = -1, must be >= 0"},
+      {{"workers", "0"}, "workers = 0, must be >= 1"},
+      {{"workers", "99999999999"}, "workers = 99999999999"},
+      {{"sync-interval", "0"}, "sync-interval = 0, must be >= 1"},
+      {{"step-size", "-0.1"}, "step-size = -0.1, must be > 0"},
+      {{"step-size", "inf"}, "step-size = inf, must be > 0"},
+      {{"clip-threshold", "0"}, "clip-threshold = 0, must be > 0"},
+      {{"steps", "0"}, "steps = 0, must be >= 1"},
+      {{"seed", "-3"}, "seed = -3, must be >= 0"},
+      {{"eval-every", "0"}, "eval-every = 0, must be >= 1"},
+      {{"target", "0"}, "target = 0, must be > 0"},
+      {{"divergence-bound", "-1"}, "divergence-bound = -1, must be > 0"},
+      {{"threads", "0"}, "threads = 0, must be in [1, 1024]"},
+      {{"objective", "sphere"}, "objective = 'sphere' is not one of:"},
+      {{"noise", "cauchy"}, "noise = 'cauchy' is not one of:"},
+      {{"algorithm", "adam"}, "algorithm = 'adam' is not one of:"},
+      {{"clip-option", "global_average"}, "clip-option = 'global_average' is not one of:"},
+      {{"criterion", "mean"}, "criterion = 'mean' is not one of:"},
+  };
+  for (const auto& [setting, expected] : cases) {
+    // Noise and objective parameters need a model and family that read them.
+    std::string error;
+    if (std::string(setting.first) == "sigma") {
+      error = error_of({{"noise", "ball"}, setting});
+    } else if (std::string(setting.first) == "dof") {
+      error = error_of({{"noise", "student-t"}, setting});
+    } else if (std::string(setting.first) == "growth" || std::string(setting.first) == "ripple") {
+      error = error_of({{"objective", "cosh-well"}, setting});
+    } else {
+      error = error_of({setting});
+    }
+    EXPECT_EQ(error.rfind(expected, 0), 0u) << "got: " << error << "\nwant: " << expected;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+}
+
+TEST(Schema, SamplesAreCheckedAgainstDim) {
+  const std::string error =
+      error_of({{"objective", "phase-retrieval"}, {"dim", "10"}, {"samples", "5"}});
+  EXPECT_EQ(error.rfind("samples = 5", 0), 0u) << error;
+}
+
+TEST(Schema, SingleMachineMethodsNeedOneWorker) {
+  EXPECT_EQ(error_of({{"algorithm", "normalized-sgd"}, {"workers", "4"}}),
+            "workers = 4, must be 1 for algorithm normalized-sgd (a single-machine method)");
+}
+
+TEST(ParseText, RejectsMalformedValues) {
+  const Parameter& workers = *find_parameter("workers");
+  const Parameter& eta = *find_parameter("step-size");
+  for (const char* text : {"", "abc", "1.5", "8x", " 8"}) {
+    EXPECT_THROW(parse_text(workers, text), ConfigError) << text;
+  }
+  for (const char* text : {"", "abc", "0.1.2", "1e3x"}) {
+    EXPECT_THROW(parse_text(eta, text), ConfigError) << text;
+  }
+  EXPECT_EQ(std::get<double>(parse_text(eta, "1e-3")), 1e-3);
+  try {
+    parse_text(workers, "abc");
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("workers = abc, must be an integer >= 1", 0), 0u);
+  }
+}
+
+TEST(Toml, ReadsFlatTablesWithTypes) {
+  const toml::table table = toml::parse(R"(
+objective = "quartic"
+workers = 4
+step-size = 1      # an integer is a valid number
+target = 0.5
+)");
+  const RunConfig config = resolve(settings_from_table(table, "a.toml"));
+  EXPECT_EQ(config.objective.family, "quartic");
+  EXPECT_EQ(config.options.num_workers, 4);
+  EXPECT_EQ(config.options.step_size, 1.0);
+  EXPECT_EQ(config.options.target, 0.5);
+}
+
+TEST(Toml, NamesTheLineOfAnUnknownKeyAndSuggestsTheNearestOne) {
+  const toml::table table = toml::parse("objective = \"quartic\"\nsync_interval = 4\n");
+  try {
+    settings_from_table(table, "a.toml");
+    FAIL() << "accepted an unknown key";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "a.toml:2: unknown key 'sync_interval' (did you mean 'sync-interval'?)");
+  }
+}
+
+TEST(Toml, NamesTheTypeOfAWrongValue) {
+  const toml::table table = toml::parse("\n\nworkers = \"8\"\n");
+  try {
+    settings_from_table(table, "a.toml");
+    FAIL() << "accepted a string for an integer";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "a.toml:3: workers = '8' (a string), must be an integer >= 1 (1 for "
+                 "single-machine methods)");
+  }
+  EXPECT_THROW(settings_from_table(toml::parse("dim = 1.5"), "a.toml"), ConfigError);
+  EXPECT_THROW(settings_from_table(toml::parse("seed = [1, 2]"), "a.toml"), ConfigError);
+  EXPECT_THROW(settings_from_table(toml::parse("[objective]\ndim = 3"), "a.toml"), ConfigError);
+}
+
+TEST(Resolve, LaterSettingsWin) {
+  const RunConfig config = resolve(settings({{"workers", "2"}, {"workers", "5"}}));
+  EXPECT_EQ(config.options.num_workers, 5);
+}
+
+TEST(Resolve, ReportsKeysTheRunDoesNotRead) {
+  const auto given = settings({{"algorithm", "naive-parallel-clip"},
+                               {"workers", "4"},
+                               {"sync-interval", "8"},
+                               {"sigma", "2"},
+                               {"samples", "10"}});
+  const RunConfig config = resolve(given);
+  EXPECT_EQ(unused_keys(config, given),
+            (std::vector<std::string>{"sync-interval", "sigma", "samples"}));
+}
+
+TEST(ConfigJson, RecordsWhatTheRunReadsWithDefaultsResolved) {
+  const RunConfig config =
+      resolve(settings({{"objective", "phase-retrieval"}, {"dim", "12"}, {"algorithm", "sgd"}}));
+  const auto json = config_to_json(config);
+  EXPECT_EQ(json.at("samples"), 96);  // the default, 8 d
+  EXPECT_NEAR(json.at("x0").get<double>(), 1 / std::sqrt(12.0), 1e-15);
+  EXPECT_FALSE(json.contains("sync-interval"));   // sgd has no rounds
+  EXPECT_FALSE(json.contains("clip-threshold"));  // nor clipping
+  EXPECT_FALSE(json.contains("sigma"));           // noise = none
+  EXPECT_FALSE(json.contains("threads"));         // execution, not configuration
+  EXPECT_FALSE(json.contains("criterion"));       // no target
+  EXPECT_TRUE(json.at("target").is_null());
+}
+
+}  // namespace
+}  // namespace distclip::app

@@ -1,0 +1,285 @@
+// The distclip program end to end, through main_program: outputs on disk,
+// bitwise reproducibility, bad input, divergence, help, sweeps, and the
+// configurations shipped in configs/.
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "config.hpp"
+#include "distclip/algorithms/algorithm.hpp"
+#include "distclip/objectives/catalog.hpp"
+#include "sweep.hpp"
+
+namespace distclip::app {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+Result run_program(const std::vector<std::string>& args) {
+  std::vector<const char*> argv{"distclip"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, err;
+  std::streambuf* old_out = std::cout.rdbuf(out.rdbuf());
+  std::streambuf* old_err = std::cerr.rdbuf(err.rdbuf());
+  const int status = main_program(static_cast<int>(argv.size()), argv.data());
+  std::cout.rdbuf(old_out);
+  std::cerr.rdbuf(old_err);
+  return {status, out.str(), err.str()};
+}
+
+// A fresh folder per test, removed afterwards.
+class Program : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("distclip-") + info->name() + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+nlohmann::json read_json(const fs::path& file) {
+  std::ifstream in(file);
+  return nlohmann::json::parse(in);
+}
+
+std::vector<nlohmann::json> read_lines(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+const std::vector<std::string> kSketch = {
+    "run",           "--objective", "double-well", "--dim",          "100",
+    "--noise",       "ball",        "--sigma",     "1",              "--algorithm",
+    "celgc",         "--clip-option", "local",     "--workers",      "8",
+    "--sync-interval", "8",         "--step-size", "0.05",           "--clip-threshold",
+    "0.5",           "--steps",     "200",         "--seed",         "1"};
+
+std::vector<std::string> with(std::vector<std::string> args, std::initializer_list<std::string> more) {
+  args.insert(args.end(), more);
+  return args;
+}
+
+TEST_F(Program, RunWritesATraceAndASummary) {
+  const Result r = run_program(with(kSketch, {"--threads", "2", "--out", (dir_ / "a").string()}));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("budget_exhausted"), std::string::npos) << r.out;
+  const auto summary = read_json(dir_ / "a" / "summary.json");
+  EXPECT_EQ(summary.at("status"), "budget_exhausted");
+  EXPECT_EQ(summary.at("config").at("workers"), 8);
+  EXPECT_EQ(summary.at("config").at("sync-interval"), 8);
+  EXPECT_EQ(summary.at("counts").at("steps"), 200);
+  EXPECT_EQ(summary.at("counts").at("rounds"), 25);
+  EXPECT_EQ(summary.at("counts").at("stochastic_gradients"), 1600);
+  EXPECT_EQ(summary.at("constants").at("L1"), 3.0);
+  EXPECT_EQ(summary.at("final_iterate_sha256").get<std::string>().size(), 64u);
+  const auto trace = read_lines(dir_ / "a" / "trace.jsonl");
+  ASSERT_EQ(trace.size(), 201u);  // every step 0..T is evaluated by default
+  EXPECT_EQ(trace.front().at("step"), 0);
+  EXPECT_EQ(trace.back(), summary.at("final"));
+  // Nothing left behind but the result.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(Program, SameSeedGivesTheSameBitsForAnyThreadCount) {
+  std::vector<std::string> hashes;
+  for (const char* threads : {"1", "2", "4"}) {
+    const fs::path out = dir_ / threads;
+    ASSERT_EQ(run_program(with(kSketch, {"--threads", threads, "--out", out.string()})).status, 0);
+    hashes.push_back(read_json(out / "summary.json").at("final_iterate_sha256"));
+  }
+  EXPECT_EQ(hashes[0], hashes[1]);
+  EXPECT_EQ(hashes[0], hashes[2]);
+  const fs::path other = dir_ / "seed2";
+  ASSERT_EQ(run_program(with(kSketch, {"--seed", "2", "--out", other.string()})).status, 0);
+  EXPECT_NE(read_json(other / "summary.json").at("final_iterate_sha256"), hashes[0]);
+}
+
+TEST_F(Program, CommandLineOverridesTheConfigFile) {
+  const fs::path out = dir_ / "run";
+  const Result r = run_program({"run", "--config", DISTCLIP_SOURCE_DIR "/configs/example-run.toml",
+                                "--steps", "30", "--sync-interval", "16", "--out", out.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto config = read_json(out / "summary.json").at("config");
+  EXPECT_EQ(config.at("steps"), 30);
+  EXPECT_EQ(config.at("sync-interval"), 16);
+  EXPECT_EQ(config.at("clip-threshold"), 0.5);  // from the file
+}
+
+TEST_F(Program, BadInputIsOneLineExitTwoAndNoFolder) {
+  const fs::path bad_toml = dir_ / "bad.toml";
+  std::ofstream(bad_toml) << "workers = 8\nstep_size = 0.1\n";
+  const fs::path wrong_type = dir_ / "type.toml";
+  std::ofstream(wrong_type) << "steps = \"many\"\n";
+  const fs::path broken = dir_ / "broken.toml";
+  std::ofstream(broken) << "steps = = 3\n";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--objective", "sphere"}, "objective = 'sphere'"},
+      {{"--algorithm", "adam"}, "algorithm = 'adam'"},
+      {{"--clip-option", "median"}, "clip-option = 'median'"},
+      {{"--no-such-option", "1"}, "--no-such-option"},
+      {{"--step-size", "0"}, "step-size = 0"},
+      {{"--clip-threshold", "-1"}, "clip-threshold = -1"},
+      {{"--noise", "ball", "--sigma", "0"}, "sigma = 0"},
+      {{"--workers", "0"}, "workers = 0"},
+      {{"--sync-interval", "0"}, "sync-interval = 0"},
+      {{"--dim", "0"}, "dim = 0"},
+      {{"--steps", "0"}, "steps = 0"},
+      {{"--steps", "ten"}, "steps = ten"},
+      {{"--config", bad_toml.string()}, "unknown key 'step_size'"},
+      {{"--config", wrong_type.string()}, "steps = 'many' (a string)"},
+      {{"--config", broken.string()}, "broken.toml:1"},
+      {{"--config", (dir_ / "missing.toml").string()}, "missing.toml"},
+  };
+  for (const auto& [args, expected] : cases) {
+    std::vector<std::string> argv{"run"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--out", (dir_ / "out").string()});
+    const Result r = run_program(argv);
+    EXPECT_EQ(r.status, 2) << expected;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "got: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      EXPECT_EQ(entry.path().filename().string().find("out"), std::string::npos)
+          << "left " << entry.path() << " after: " << expected;
+    }
+  }
+}
+
+TEST_F(Program, DivergenceIsAResultNotACrash) {
+  // Plain SGD with a large step on the exponential-growth objective: from
+  // x0 = 4 one step throws the iterate to about -25, where cosh overflows.
+  const fs::path out = dir_ / "diverged";
+  const Result r =
+      run_program({"run", "--objective", "cosh-well", "--dim", "10", "--algorithm", "sgd",
+                   "--step-size", "1", "--steps", "100", "--out", out.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("diverged at step"), std::string::npos) << r.out;
+  const auto summary = read_json(out / "summary.json");
+  EXPECT_EQ(summary.at("status"), "diverged");
+  EXPECT_GT(summary.at("divergence").at("step").get<int>(), 0);
+  EXPECT_LT(summary.at("divergence").at("step").get<int>(), 100);
+  EXPECT_TRUE(summary.at("final").is_null());
+  EXPECT_TRUE(summary.at("final_iterate_sha256").is_null());
+  EXPECT_FALSE(read_lines(out / "trace.jsonl").empty());
+}
+
+TEST_F(Program, AnExistingFolderIsReplacedOnlyWhenAsked) {
+  const fs::path out = dir_ / "a";
+  const auto args = with(kSketch, {"--steps", "10", "--out", out.string()});
+  ASSERT_EQ(run_program(args).status, 0);
+  const Result again = run_program(args);
+  EXPECT_EQ(again.status, 2);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+  EXPECT_EQ(run_program(with(args, {"--overwrite"})).status, 0);
+  EXPECT_TRUE(fs::exists(out / "summary.json"));
+}
+
+TEST_F(Program, HelpAndListDescribeEverything) {
+  const Result help = run_program({"--help"});
+  EXPECT_EQ(help.status, 0);
+  for (const char* command : {"run", "list", "sweep"}) {
+    EXPECT_NE(help.out.find(command), std::string::npos) << command;
+  }
+  const Result run_help = run_program({"run", "--help"});
+  EXPECT_EQ(run_help.status, 0);
+  for (const Parameter& p : parameters()) {
+    EXPECT_NE(run_help.out.find("--" + std::string(p.key)), std::string::npos) << p.key;
+    EXPECT_NE(run_help.out.find(std::string(p.accepted)), std::string::npos) << p.key;
+  }
+  const Result list = run_program({"list"});
+  EXPECT_EQ(list.status, 0);
+  for (const auto& family : objective_families()) {
+    EXPECT_NE(list.out.find(std::string(family.name)), std::string::npos) << family.name;
+  }
+  for (const auto& noise : noise_models()) {
+    EXPECT_NE(list.out.find(std::string(noise.name)), std::string::npos) << noise.name;
+  }
+  for (const Algorithm& a : algorithms()) {
+    EXPECT_NE(list.out.find(std::string(a.name)), std::string::npos) << a.name;
+  }
+  EXPECT_EQ(run_program({"--version"}).out, "0.1.0\n");
+  EXPECT_EQ(run_program({}).status, 2);
+}
+
+TEST_F(Program, SweepRunsEveryCellAndWritesTheTables) {
+  const fs::path file = dir_ / "small.toml";
+  std::ofstream(file) << R"(
+[base]
+dim = 5
+noise = "ball"
+workers = 2
+steps = 40
+target = 100.0
+[[arm]]
+algorithm = "naive-parallel-clip"
+[[arm]]
+algorithm = "celgc"
+sync-interval = [2, 4]
+[grid]
+seed = [1, 2]
+)";
+  const fs::path out = dir_ / "sweep";
+  const Result r = run_program({"sweep", file.string(), "--out", out.string(), "--threads", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream csv(out / "results.csv");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 1u + 6u);  // header, (1 + 2 arms) x 2 seeds
+  EXPECT_EQ(lines[0].rfind("cell,objective,dim,", 0), 0u) << lines[0];
+  for (int cell = 0; cell < 6; ++cell) {
+    EXPECT_TRUE(fs::exists(out / "cells" / std::to_string(cell) / "summary.json"));
+  }
+  EXPECT_TRUE(fs::exists(out / "table.txt"));
+  EXPECT_TRUE(fs::exists(out / "sweep.toml"));
+  // Seeds are aggregated: one table row per arm setting.
+  EXPECT_NE(r.out.find("celgc                            4     2"), std::string::npos) << r.out;
+}
+
+TEST_F(Program, ABadSweepIsRejectedBeforeAnythingRuns) {
+  const fs::path file = dir_ / "bad.toml";
+  std::ofstream(file) << "[base]\nsteps = 10\n[grid]\nsync-interval = [1, 0]\n";
+  const Result r = run_program({"sweep", file.string(), "--out", (dir_ / "out").string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("sync-interval = 0"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+TEST(ShippedConfigs, ResolveAndHaveTheExpectedShape) {
+  const SweepPlan plan = load_sweep(DISTCLIP_SOURCE_DIR "/configs/skip-communication.toml", {});
+  EXPECT_EQ(plan.cells.size(), 18u);  // (1 naive + 5 intervals) x 3 seeds
+  EXPECT_EQ(plan.varying_keys,
+            (std::vector<std::string>{"algorithm", "sync-interval", "seed"}));
+  for (const SweepCell& cell : plan.cells) {
+    EXPECT_EQ(cell.config.options.num_workers, 8);
+    EXPECT_TRUE(cell.config.options.target.has_value());
+  }
+  const RunConfig example = resolve(settings_from_table(
+      parse_toml_file(DISTCLIP_SOURCE_DIR "/configs/example-run.toml"), "example-run.toml"));
+  EXPECT_EQ(example.algorithm, "celgc");
+}
+
+}  // namespace
+}  // namespace distclip::app
