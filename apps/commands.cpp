@@ -107,11 +107,10 @@ Action add_run_command(CLI::App& app) {
 }
 
 Action add_list_command(CLI::App& app) {
-  CLI::App* list = app.add_subcommand(
+  app.add_subcommand(
       "list",
       "Every objective, noise model and algorithm, with its parameters and, for objectives, "
       "the certified (L0, L1) and f_low (derivations: docs/objectives.md)");
-  (void)list;
   return [] {
     fmt::print(std::cout, "Algorithms (docs/algorithms.md)\n");
     for (const Algorithm& a : algorithms()) {
@@ -189,14 +188,9 @@ int main_program(int argc, const char* const* argv) {
   app.set_version_flag("--version", std::string(kVersion));
   app.require_subcommand(1);
   app.fallthrough(false);
-  std::map<const CLI::App*, Action> actions;
-  const auto add = [&](Action (*adder)(CLI::App&)) {
-    Action action = adder(app);
-    actions[app.get_subcommands({}).back()] = std::move(action);
-  };
-  add(&add_run_command);
-  add(&add_list_command);
-  add(&add_sweep_command);
+  const std::map<std::string, Action> actions = {{"run", add_run_command(app)},
+                                                 {"list", add_list_command(app)},
+                                                 {"sweep", add_sweep_command(app)}};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -208,7 +202,7 @@ int main_program(int argc, const char* const* argv) {
     return 2;
   }
   try {
-    return actions.at(app.get_subcommands().front())();
+    return actions.at(app.get_subcommands().front()->get_name())();
   } catch (const ConfigError& e) {
     fmt::print(std::cerr, "error: {}\n", e.what());
     return 2;

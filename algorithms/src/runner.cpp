@@ -131,6 +131,11 @@ void Runner::collective_step() {
   tbb::parallel_for(0, local_.size(), [&](int w) { draw_gradient(w, step_); });
   if (collect_divergence()) return;
   communicator_.average(gradients_, gbar_, Traffic::kAlgorithm);
+  // A minibatch step is a round of its own; CELGC's reference gradient
+  // belongs to the round its model average opened.
+  if (algorithm_.averaging == Averaging::kGradientsEveryStep && options_.num_workers > 1) {
+    ++rounds_;
+  }
   const double mean_norm = gbar_.norm();
   if (!healthy(mean_norm)) {
     divergence_ = Divergence{step_, "norm of the averaged gradient", mean_norm};
@@ -149,7 +154,10 @@ void Runner::collective_step() {
 
 bool Runner::collect_divergence() {
   // The earliest divergence, ties to the lowest worker index: the same answer
-  // whichever thread ran which worker.
+  // whichever thread ran which worker. This looks at this rank's workers
+  // only; a backend with several ranks must make all ranks agree before the
+  // next collective, or the ranks that go on will wait for the one that
+  // stopped.
   for (const WorkerState& worker : workers_) {
     if (worker.divergence && (!divergence_ || worker.divergence->step < divergence_->step)) {
       divergence_ = worker.divergence;
@@ -173,7 +181,6 @@ bool Runner::advance_to(std::int64_t t_end) {
                                    options_.clip_option != ClipOption::kLocal;
       if (algorithm_.averaging == Averaging::kGradientsEveryStep || needs_reference) {
         collective_step();
-        if (algorithm_.averaging == Averaging::kGradientsEveryStep && several) ++rounds_;
         if (!divergence_) ++step_;
         continue;
       }

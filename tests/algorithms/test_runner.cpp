@@ -419,6 +419,13 @@ TEST(Runner, ANanGradientIsReportedAsDivergenceAtItsStep) {
     EXPECT_FALSE(summary.final_record.has_value());
     EXPECT_EQ(summary.final_iterate.size(), 0);
     for (const auto& r : records) EXPECT_LE(r.step, 11);
+    // Only communication that happened is counted: rounds before steps
+    // 0, 3, 6, 9 (I = 3), or one per completed step for minibatch methods;
+    // step 11's average never took place.
+    const std::int64_t rounds = c.algorithm->single_machine() ? 0
+                                : c.algorithm->averaging == Averaging::kGradientsEveryStep ? 11
+                                                                                           : 4;
+    EXPECT_EQ(summary.rounds, rounds);
   }
 }
 
