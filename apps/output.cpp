@@ -158,12 +158,16 @@ nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleCons
   return json;
 }
 
-void write_json(const fs::path& file, const nlohmann::ordered_json& json) {
+void write_file(const fs::path& file, const std::string& content) {
   std::ofstream stream(file);
   check_writable(file, stream);
-  stream << json.dump(2) << '\n';
+  stream << content;
   stream.close();
   check_writable(file, stream);
+}
+
+void write_json(const fs::path& file, const nlohmann::ordered_json& json) {
+  write_file(file, json.dump(2) + '\n');
 }
 
 }  // namespace distclip::app

@@ -71,6 +71,9 @@ nlohmann::ordered_json constants_to_json(const OracleConstants& constants, doubl
 nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleConstants& constants,
                                double f_x0, const RunSummary& summary);
 
+// Writes `content` to `file`, failing with the file and the system's reason.
+void write_file(const std::filesystem::path& file, const std::string& content);
+
 // Writes `json` to `file`, pretty-printed, checking for errors.
 void write_json(const std::filesystem::path& file, const nlohmann::ordered_json& json);
 

@@ -87,8 +87,6 @@ std::string label_of(const SweepCell& cell, std::span<const std::string> keys) {
   return label;
 }
 
-std::string number(double value) { return fmt::format("{:.4g}", value); }
-
 }  // namespace
 
 SweepPlan load_sweep(const fs::path& path, std::span<const Setting> overrides) {
@@ -280,7 +278,7 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
                               diverged > 0 ? fmt::format(" ({} diverged)", diverged) : ""));
     row.push_back(censored(steps, budget));
     row.push_back(censored(rounds, rounds_budget));
-    row.push_back(final_norms.empty() ? std::string("diverged") : number(median(final_norms)));
+    row.push_back(final_norms.empty() ? std::string("diverged") : fmt::format("{:.4g}", median(final_norms)));
     row.push_back(fmt::format("{:.3f}", mean(clip)));
     row.push_back(fmt::format("{:.3f}", median(seconds)));
     table.add_row(std::move(row));
@@ -294,15 +292,8 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
       "  (\"> T\": fewer than half did within the budget of T steps).\n"
       "final ||grad f||: median at the last step. clip fraction: mean fraction of clipped\n"
       "  worker-steps. time: median wall time of a run.\n";
-  const auto write_text = [&](const fs::path& name, const std::string& content) {
-    std::ofstream stream(folder.staging() / name);
-    check_writable(folder.staging() / name, stream);
-    stream << content;
-    stream.close();
-    check_writable(folder.staging() / name, stream);
-  };
-  write_text("results.csv", results.to_csv());
-  write_text("table.txt", text);
+  write_file(folder.staging() / "results.csv", results.to_csv());
+  write_file(folder.staging() / "table.txt", text);
   folder.commit();
   fmt::print(log, "\n{}\nresults: {}\n", text, fs::absolute(out).lexically_normal().string());
   return 0;
