@@ -12,7 +12,12 @@
 #include "config.hpp"
 #include "distclip/algorithms/algorithm.hpp"
 #include "distclip/objectives/catalog.hpp"
+#include "distclip/core/communicator.hpp"
+#include "distclip/core/network.hpp"
 #include "execute.hpp"
+#ifdef DISTCLIP_WITH_MPI
+#include "mpi_run.hpp"
+#endif
 #include "output.hpp"
 #include "sweep.hpp"
 #include "version.hpp"
@@ -40,6 +45,27 @@ void warn_unused(const RunConfig& config, std::span<const Setting> settings) {
     fmt::print(std::cerr, "note: {} is not read by algorithm {} with objective {} and noise {}\n",
                key, config.algorithm, config.objective.family, config.objective.noise.model);
   }
+}
+
+// Whether `backend` means MPI here; throws ConfigError for a choice this
+// build or this launch cannot honour.
+bool use_mpi(Backend backend) {
+  const bool launched = launched_by_mpi();
+  if (backend == Backend::kThreads && launched) {
+    throw ConfigError(
+        "backend = threads under an MPI launcher: every rank would run the whole experiment; use "
+        "backend = mpi (or auto), or run without mpirun");
+  }
+  const bool mpi = backend == Backend::kMpi || (backend == Backend::kAuto && launched);
+#ifndef DISTCLIP_WITH_MPI
+  if (mpi) {
+    throw ConfigError(fmt::format(
+        "backend = {}{}, must be threads: this distclip was built without MPI (DISTCLIP_WITH_MPI "
+        "= OFF)",
+        to_string(backend), backend == Backend::kAuto ? " under an MPI launcher" : ""));
+  }
+#endif
+  return mpi;
 }
 
 std::string parameter_keys(const std::vector<std::string_view>& keys) {
@@ -92,15 +118,22 @@ Action add_run_command(CLI::App& app) {
       }
     }
     const RunConfig config = resolve(settings);
-    warn_unused(config, settings);
+    if (launcher_rank() == 0) warn_unused(config, settings);
+    if (use_mpi(config.execution.backend)) {
+#ifdef DISTCLIP_WITH_MPI
+      return run_on_mpi(config, state->out, state->overwrite);
+#endif
+    }
     std::optional<OutputFolder> folder;
     if (!state->out.empty()) folder.emplace(state->out, state->overwrite);
     const fs::path* staging = folder ? &folder->staging() : nullptr;
-    const RunOutcome outcome = execute(config, staging);
+    InProcessCommunicator communicator(config.options.num_workers);
+    const RunOutcome outcome = execute_into(config, communicator, staging);
     if (folder) folder->commit();
     print_outcome(std::cout, outcome);
     if (folder) {
-      fmt::print(std::cout, "wrote {0}/trace.jsonl and {0}/summary.json\n", folder->path().string());
+      fmt::print(std::cout, "wrote {0}/trace.jsonl, {0}/communication.csv and {0}/summary.json\n",
+                 folder->path().string());
     }
     return 0;
   };
@@ -140,6 +173,14 @@ Action add_list_command(CLI::App& app) {
       fmt::print(std::cout, "  {:<20} bounded: {}, symmetric and unimodal: {}, parameters: {}\n", "",
                  noise.bounded ? "yes" : "no", noise.symmetric_unimodal ? "yes" : "no",
                  noise.parameters.empty() ? std::string("none") : parameter_keys(noise.parameters));
+    }
+    fmt::print(std::cout,
+               "\nNetworks, for the projected time (docs/network-model.md; --network custom with "
+               "--network-latency and --network-bandwidth for others)\n");
+    for (const NetworkPreset& network : network_presets()) {
+      fmt::print(std::cout, "  {:<20} latency {:g} s, bandwidth {:g} B/s: {}\n", network.name,
+                 network.latency_s, network.bandwidth_bytes_per_s, network.description);
+      fmt::print(std::cout, "  {:<20} source: {}\n", "", network.source);
     }
     return 0;
   };
@@ -204,7 +245,7 @@ int main_program(int argc, const char* const* argv) {
   try {
     return actions.at(app.get_subcommands().front()->get_name())();
   } catch (const ConfigError& e) {
-    fmt::print(std::cerr, "error: {}\n", e.what());
+    report(std::cerr, e);
     return 2;
   } catch (const std::exception& e) {
     fmt::print(std::cerr, "error: {}\n", e.what());

@@ -4,12 +4,15 @@
 #include <array>
 #include <charconv>
 #include <limits>
+#include <ostream>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <oneapi/tbb/info.h>
 
+#include "distclip/core/communicator.hpp"
+#include "distclip/core/network.hpp"
 #include "distclip/objectives/catalog.hpp"
 
 namespace distclip::app {
@@ -69,6 +72,34 @@ ClipOption parse_clip_option(const std::string& text) {
   }
   throw ConfigError(
       fmt::format("clip-option = '{}' is not one of: local, global-average, max", text));
+}
+
+Backend parse_backend(const std::string& text) {
+  for (auto backend : {Backend::kAuto, Backend::kThreads, Backend::kMpi}) {
+    if (to_string(backend) == text) return backend;
+  }
+  throw ConfigError(fmt::format("backend = '{}' is not one of: auto, threads, mpi", text));
+}
+
+FailureInjection parse_failure(const std::string& text) {
+  const auto fail = [&] {
+    return ConfigError(fmt::format(
+        "inject-failure = '{}', must be RANK:K or RANK:K:kill, with RANK >= 0 and K >= 1", text));
+  };
+  FailureInjection failure;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [after_rank, ec1] = std::from_chars(first, last, failure.rank);
+  if (ec1 != std::errc() || after_rank == last || *after_rank != ':') throw fail();
+  auto [after_k, ec2] = std::from_chars(after_rank + 1, last, failure.collective);
+  if (ec2 != std::errc() || failure.rank < 0 || failure.collective < 1) throw fail();
+  const std::string_view rest(after_k, static_cast<std::size_t>(last - after_k));
+  if (rest == ":kill") {
+    failure.mode = FailureInjection::Mode::kKill;
+  } else if (!rest.empty()) {
+    throw fail();
+  }
+  return failure;
 }
 
 StopCriterion parse_criterion(const std::string& text) {
@@ -232,12 +263,94 @@ const std::array kParameters = {
               "a gradient norm above this (or any NaN or Inf) ends the run as diverged", "1e30",
               [](RunConfig& c, const Value& v) { c.options.divergence_bound = as_number(v); },
               [](const RunConfig& c) -> Value { return c.options.divergence_bound; }, always},
-    // Execution: how, not what; never changes a result.
+    // Network: turns the run's averages into bytes and projected time on a
+    // cluster of N nodes; never changes the trajectory.
+    Parameter{"network", "Network", ValueType::kText,
+              "one of: infiniband-100g, ethernet-10g, ethernet-1g, wan, custom",
+              "network preset for the projected time (docs/network-model.md); custom needs "
+              "network-latency and network-bandwidth",
+              "infiniband-100g",
+              [](RunConfig& c, const Value& v) {
+                if (as_text(v) != "custom" && find_network_preset(as_text(v)) == nullptr) {
+                  throw ConfigError(fmt::format(
+                      "network = '{}' is not one of: {}, custom", as_text(v),
+                      join_names(network_presets(),
+                                 [](const NetworkPreset& p) { return std::string(p.name); })));
+                }
+                c.network = as_text(v);
+              },
+              [](const RunConfig& c) -> Value { return c.network; }, always},
+    Parameter{"network-latency", "Network", ValueType::kNumber, "a number >= 0",
+              "alpha, seconds per message; overrides the preset's", "the preset's",
+              [](RunConfig& c, const Value& v) { c.network_latency = as_number(v); },
+              [](const RunConfig& c) -> Value {
+                return c.network_latency.value_or(c.options.network.latency_s);
+              },
+              always},
+    Parameter{"network-bandwidth", "Network", ValueType::kNumber, "a number > 0",
+              "1/beta, bytes per second per link and direction; overrides the preset's",
+              "the preset's",
+              [](RunConfig& c, const Value& v) { c.network_bandwidth = as_number(v); },
+              [](const RunConfig& c) -> Value {
+                return c.network_bandwidth.value_or(c.options.network.bandwidth_bytes_per_s);
+              },
+              always},
+    Parameter{"allreduce", "Network", ValueType::kText, "one of: ring, tree, parameter-server",
+              "how the modelled cluster all-reduces a vector", "ring",
+              [](RunConfig& c, const Value& v) {
+                const auto algorithm = parse_allreduce_algorithm(as_text(v));
+                if (!algorithm) {
+                  throw ConfigError(fmt::format(
+                      "allreduce = '{}' is not one of: ring, tree, parameter-server", as_text(v)));
+                }
+                c.options.network.algorithm = *algorithm;
+              },
+              [](const RunConfig& c) -> Value {
+                return std::string(to_string(c.options.network.algorithm));
+              },
+              always},
+    // Execution: how, not what; never changes a result (but see reduction).
     Parameter{"threads", "Execution", ValueType::kInteger, "an integer in [1, 1024]",
               "oneTBB threads running the workers; results are bitwise the same for any count",
               "all cores",
               [](RunConfig& c, const Value& v) { c.options.threads = to_int("threads", v); },
               [](const RunConfig& c) -> Value { return std::int64_t{c.options.threads}; },
+              always},
+    Parameter{"backend", "Execution", ValueType::kText, "one of: auto, threads, mpi",
+              "where workers run: threads of this process, or MPI ranks (mpirun -np R); auto "
+              "picks mpi under an MPI launcher",
+              "auto",
+              [](RunConfig& c, const Value& v) { c.execution.backend = parse_backend(as_text(v)); },
+              [](const RunConfig& c) -> Value {
+                return std::string(to_string(c.execution.backend));
+              },
+              always},
+    Parameter{"reduction", "Execution", ValueType::kText, "one of: ordered, fast",
+              "MPI averages: ordered is bitwise equal to threads for any rank count; fast uses "
+              "MPI_Allreduce and is NOT bitwise reproducible",
+              "ordered",
+              [](RunConfig& c, const Value& v) {
+                if (as_text(v) != "ordered" && as_text(v) != "fast") {
+                  throw ConfigError(
+                      fmt::format("reduction = '{}' is not one of: ordered, fast", as_text(v)));
+                }
+                c.execution.fast_reduction = as_text(v) == "fast";
+              },
+              [](const RunConfig& c) -> Value {
+                return std::string(c.execution.fast_reduction ? "fast" : "ordered");
+              },
+              always},
+    Parameter{"inject-failure", "Execution", ValueType::kText,
+              "RANK:K or RANK:K:kill, with RANK >= 0 and K >= 1",
+              "for testing: rank RANK throws (or kills itself) before its K-th average",
+              "none",
+              [](RunConfig& c, const Value& v) { c.execution.failure = parse_failure(as_text(v)); },
+              [](const RunConfig& c) -> Value {
+                if (!c.execution.failure) return Value();
+                const FailureInjection& f = *c.execution.failure;
+                return fmt::format("{}:{}{}", f.rank, f.collective,
+                                   f.mode == FailureInjection::Mode::kKill ? ":kill" : "");
+              },
               always},
 };
 
@@ -278,6 +391,24 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 }  // namespace
 
 RunConfig::RunConfig() { options.threads = tbb::info::default_concurrency(); }
+
+void report(std::ostream& err, const ConfigError& error) {
+  if (launcher_rank() == 0 || dynamic_cast<const ConfigDisagreement*>(&error) != nullptr) {
+    err << "error: " << error.what() << '\n' << std::flush;
+  }
+}
+
+std::string_view to_string(Backend backend) {
+  switch (backend) {
+    case Backend::kAuto:
+      return "auto";
+    case Backend::kThreads:
+      return "threads";
+    case Backend::kMpi:
+      return "mpi";
+  }
+  return "auto";
+}
 
 std::span<const Parameter> parameters() { return kParameters; }
 
@@ -391,6 +522,19 @@ RunConfig resolve(std::span<const Setting> settings) {
     if (parameter == nullptr) throw ConfigError(fmt::format("unknown parameter '{}'", setting.key));
     parameter->set(config, setting.value);
   }
+  // The preset first, then the overrides, whatever order they came in.
+  if (const NetworkPreset* preset = find_network_preset(config.network)) {
+    config.options.network.latency_s = config.network_latency.value_or(preset->latency_s);
+    config.options.network.bandwidth_bytes_per_s =
+        config.network_bandwidth.value_or(preset->bandwidth_bytes_per_s);
+  } else if (!config.network_latency || !config.network_bandwidth) {
+    throw ConfigError(
+        "network = custom needs both network-latency (a number >= 0, seconds) and "
+        "network-bandwidth (a number > 0, bytes per second)");
+  } else {
+    config.options.network.latency_s = *config.network_latency;
+    config.options.network.bandwidth_bytes_per_s = *config.network_bandwidth;
+  }
   std::string error;
   if (!is_valid(config.objective, &error)) throw ConfigError(error);
   if (!config.options.IsValid(algorithm_of(config), &error)) throw ConfigError(error);
@@ -410,10 +554,14 @@ std::vector<std::string> unused_keys(const RunConfig& config, std::span<const Se
   return unused;
 }
 
-nlohmann::ordered_json config_to_json(const RunConfig& config) {
+namespace {
+
+// The parameters that `include` selects and the configuration reads.
+template <class Include>
+nlohmann::ordered_json parameters_to_json(const RunConfig& config, Include include) {
   nlohmann::ordered_json json = nlohmann::ordered_json::object();
   for (const Parameter& parameter : kParameters) {
-    if (parameter.group == "Execution" || !parameter.used(config)) continue;
+    if (!include(parameter) || !parameter.used(config)) continue;
     const Value value = parameter.get(config);
     std::visit(
         [&](const auto& v) {
@@ -427,6 +575,16 @@ nlohmann::ordered_json config_to_json(const RunConfig& config) {
         value);
   }
   return json;
+}
+
+}  // namespace
+
+nlohmann::ordered_json config_to_json(const RunConfig& config) {
+  return parameters_to_json(config, [](const Parameter& p) { return p.group != "Execution"; });
+}
+
+nlohmann::ordered_json agreement_json(const RunConfig& config) {
+  return parameters_to_json(config, [](const Parameter& p) { return p.key != "threads"; });
 }
 
 }  // namespace distclip::app

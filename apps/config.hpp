@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <iosfwd>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 
 #include "distclip/algorithms/algorithm.hpp"
 #include "distclip/algorithms/runner.hpp"
+#include "distclip/core/communicator.hpp"
 #include "distclip/objectives/spec.hpp"
 
 namespace distclip::app {
@@ -29,13 +31,46 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// MPI ranks that resolved different configurations. Unlike other errors,
+// which every rank meets alike and rank 0 alone reports, each rank reports
+// its own view of this one.
+class ConfigDisagreement : public ConfigError {
+ public:
+  using ConfigError::ConfigError;
+};
+
+// Where the workers run: on this process's threads, or on MPI ranks
+// (`auto`: MPI when started by an MPI launcher).
+enum class Backend { kAuto, kThreads, kMpi };
+
+// How the run is carried out; never changes a result, except the `fast`
+// reduction, which is not bitwise reproducible.
+struct ExecutionConfig {
+  Backend backend = Backend::kAuto;
+  bool fast_reduction = false;  // MPI_Allreduce instead of the ordered mean
+  std::optional<FailureInjection> failure;
+};
+
 // Everything one run needs.
 struct RunConfig {
   ObjectiveSpec objective;
   std::string algorithm = "celgc";
   RunOptions options;
+  ExecutionConfig execution;
+  // The network preset, and the values that override its latency and
+  // bandwidth; resolve() puts the result in options.network.
+  std::string network = "infiniband-100g";
+  std::optional<double> network_latency;
+  std::optional<double> network_bandwidth;
   RunConfig();  // options.threads defaults to every core
 };
+
+std::string_view to_string(Backend backend);
+
+// Prints "error: <message>" on `err`. Under an MPI launcher only rank 0
+// does, since every rank meets the same bad input; but every rank reports
+// a ConfigDisagreement, its own view of it.
+void report(std::ostream& err, const ConfigError& error);
 
 // A parameter's value: unset (optional parameters), an integer, a number or
 // a text.
@@ -95,6 +130,10 @@ std::vector<std::string> unused_keys(const RunConfig& config, std::span<const Se
 // The resolved configuration: every parameter the run reads (execution
 // settings excluded), with family defaults filled in.
 nlohmann::ordered_json config_to_json(const RunConfig& config);
+
+// What every MPI rank must agree on: the resolved configuration and the
+// execution settings, except `threads`, which may differ between nodes.
+nlohmann::ordered_json agreement_json(const RunConfig& config);
 
 // The value's text as the command line would take it.
 std::string value_to_text(const Value& value);

@@ -1,6 +1,8 @@
 #include "execute.hpp"
 
+#include <algorithm>
 #include <optional>
+#include <stdexcept>
 #include <ostream>
 #include <vector>
 
@@ -14,9 +16,12 @@
 
 namespace distclip::app {
 
-RunOutcome execute(const RunConfig& config, const std::filesystem::path* folder) {
+RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer* trace) {
   RunOutcome outcome;
   outcome.config = config;
+  outcome.execution = {communicator.name() == "in-process" ? "threads" : "mpi",
+                       std::string(communicator.name()), communicator.size(),
+                       communicator.bitwise_reproducible()};
   const std::unique_ptr<SyntheticOracle> oracle = make_oracle(config.objective);
   outcome.constants = oracle->constants();
   outcome.description = oracle->describe();
@@ -25,17 +30,33 @@ RunOutcome execute(const RunConfig& config, const std::filesystem::path* folder)
   outcome.f_x0 = oracle->value(x0);
 
   const Algorithm& algorithm = *find_algorithm(config.algorithm);
-  InProcessCommunicator communicator(config.options.num_workers);
+  if (config.execution.failure) communicator.inject_failure(*config.execution.failure);
   Runner runner(algorithm, *oracle, communicator, config.options);
-  std::optional<TraceWriter> trace;
   std::vector<Observer*> observers;
-  if (folder != nullptr) observers.push_back(&trace.emplace(*folder / "trace.jsonl"));
-  outcome.summary = runner.run(observers);
-  if (folder != nullptr) {
-    trace->close();
-    write_json(*folder / "summary.json",
-               summary_to_json(config, outcome.constants, outcome.f_x0, outcome.summary));
+  if (trace != nullptr) observers.push_back(trace);
+  try {
+    outcome.summary = runner.run(observers);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("at step {}: {}", runner.step(), e.what()));
   }
+  return outcome;
+}
+
+void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcome) {
+  write_file(folder / "communication.csv",
+             communication_csv(outcome.summary.communication, outcome.execution.ranks));
+  write_json(folder / "summary.json",
+             summary_to_json(outcome.config, outcome.execution, outcome.constants, outcome.f_x0,
+                             outcome.summary));
+}
+
+RunOutcome execute_into(const RunConfig& config, Communicator& communicator,
+                        const std::filesystem::path* folder) {
+  if (folder == nullptr) return execute(config, communicator, nullptr);
+  TraceWriter trace(*folder / "trace.jsonl");
+  RunOutcome outcome = execute(config, communicator, &trace);
+  trace.close();
+  write_outcome(*folder, outcome);
   return outcome;
 }
 
@@ -53,9 +74,12 @@ void print_outcome(std::ostream& out, const RunOutcome& o) {
   const RunOptions& opt = o.config.options;
   const RunSummary& s = o.summary;
   fmt::print(out, "{} on {}\n", o.config.algorithm, o.description);
-  fmt::print(out, "  N = {}, I = {}, eta = {}, gamma = {}, T = {}, seed = {}, threads = {}\n",
-             opt.num_workers, opt.sync_interval, opt.step_size, opt.clip_threshold, opt.max_steps,
-             opt.seed, opt.threads);
+  fmt::print(out, "  N = {}, I = {}, eta = {}, gamma = {}, T = {}, seed = {}\n", opt.num_workers,
+             opt.sync_interval, opt.step_size, opt.clip_threshold, opt.max_steps, opt.seed);
+  fmt::print(out, "  backend: {} ({}), {} rank{} x {} thread{}{}\n", o.execution.backend,
+             o.execution.communicator, o.execution.ranks, o.execution.ranks == 1 ? "" : "s",
+             opt.threads, opt.threads == 1 ? "" : "s",
+             o.execution.bitwise_reproducible ? "" : "; NOT bitwise reproducible");
   std::string status(to_string(s.termination));
   if (s.termination == Termination::kTargetReached) {
     status += fmt::format(" ({} ||grad f(xbar)|| <= {})", to_string(opt.criterion), *opt.target);
@@ -64,9 +88,16 @@ void print_outcome(std::ostream& out, const RunOutcome& o) {
                           s.divergence->value);
   }
   fmt::print(out, "  status: {}\n", status);
-  fmt::print(out, "  steps {}, rounds {}, bytes {}, stochastic gradients {}, time {:.3g} s\n",
-             s.steps, s.rounds, human_bytes(s.bytes), s.oracle_calls.stochastic_gradients,
-             s.wall_time_s);
+  fmt::print(out, "  steps {}, rounds {}, bytes {}, stochastic gradients {}\n", s.steps, s.rounds,
+             human_bytes(s.bytes), s.oracle_calls.stochastic_gradients);
+  const CommunicationSummary& c = s.communication;
+  double measured = 0.0;
+  for (const TransportCost& cost : c.per_rank) measured = std::max(measured, cost.seconds);
+  fmt::print(out,
+             "  time: wall {:.3g} s (compute {:.3g} s per worker, communication {:.3g} s); "
+             "projected on {} ({}): {:.3g} s\n",
+             s.wall_time_s, c.compute_seconds, measured, o.config.network,
+             to_string(opt.network.algorithm), c.projected_seconds);
   if (s.final_record) {
     const EvalRecord& r = *s.final_record;
     fmt::print(out,

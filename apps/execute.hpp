@@ -1,6 +1,7 @@
 // One run of the program, from a resolved configuration to its records:
-// build the oracle, run the algorithm on threads, write the trace and the
-// summary into a folder when one is given.
+// build the oracle, run the algorithm with the given communicator's workers,
+// write the trace, the communication log and the summary into a folder when
+// one is given.
 #pragma once
 
 #include <filesystem>
@@ -8,24 +9,37 @@
 #include <string>
 
 #include "config.hpp"
+#include "distclip/core/communicator.hpp"
 #include "distclip/core/constants.hpp"
 #include "distclip/core/record.hpp"
+#include "output.hpp"
 
 namespace distclip::app {
 
 struct RunOutcome {
   RunConfig config;
+  ExecutionInfo execution;
   OracleConstants constants;
   double f_x0 = 0.0;
   std::string description;  // the oracle's one-line description
   RunSummary summary;
 };
 
-// Runs `config`. With a `folder`, writes folder/trace.jsonl and
-// folder/summary.json (the folder must exist).
-RunOutcome execute(const RunConfig& config, const std::filesystem::path* folder);
+// Runs `config` with `communicator`'s workers (every rank calls this),
+// passing every evaluation to `trace` when there is one. An exception from
+// the run is rethrown as std::runtime_error that says at which step.
+RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer* trace);
 
-// A few lines for a person: what ran, how it ended, counts and final values.
+// Writes folder/communication.csv and folder/summary.json.
+void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcome);
+
+// execute() that streams folder/trace.jsonl and then writes the outcome
+// (the folder must exist); without a folder, writes nothing.
+RunOutcome execute_into(const RunConfig& config, Communicator& communicator,
+                        const std::filesystem::path* folder);
+
+// A few lines for a person: what ran, how it ended, counts, times and final
+// values.
 void print_outcome(std::ostream& out, const RunOutcome& outcome);
 
 }  // namespace distclip::app

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -80,7 +82,10 @@ nlohmann::ordered_json record_to_json(const EvalRecord& r) {
           {"min_grad_norm", r.min_grad_norm},
           {"clip_fraction", r.clip_fraction},
           {"consensus_distance", r.consensus_distance},
-          {"wall_time_s", r.wall_time_s}};
+          {"wall_time_s", r.wall_time_s},
+          {"compute_time_s", r.compute_time_s},
+          {"communication_time_s", r.communication_time_s},
+          {"projected_time_s", r.projected_time_s}};
 }
 
 TraceWriter::TraceWriter(const fs::path& file) : file_(file), stream_(file) {
@@ -98,6 +103,12 @@ void TraceWriter::close() {
   check_writable(file_, stream_);
   stream_.close();
   check_writable(file_, stream_);
+}
+
+ObserverDecision TraceBuffer::on_evaluation(const EvalRecord& record) {
+  text_ += record_to_json(record).dump();
+  text_ += '\n';
+  return ObserverDecision::kContinue;
 }
 
 std::string sha256_hex(const Vector& x) {
@@ -128,14 +139,25 @@ nlohmann::ordered_json constants_to_json(const OracleConstants& c, double f_x0) 
   return json;
 }
 
-nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleConstants& constants,
-                                       double f_x0, const RunSummary& s) {
+nlohmann::ordered_json summary_to_json(const RunConfig& config, const ExecutionInfo& execution,
+                                       const OracleConstants& constants, double f_x0,
+                                       const RunSummary& s) {
   using Json = nlohmann::ordered_json;
   Json json;
   json["distclip_version"] = kVersion;
   json["status"] = to_string(s.termination);
   json["config"] = config_to_json(config);
-  json["execution"] = {{"backend", "threads"}, {"threads", config.options.threads}, {"ranks", 1}};
+  json["execution"] = {
+      {"backend", execution.backend},
+      {"communicator", execution.communicator},
+      {"ranks", execution.ranks},
+      {"workers_per_rank", config.options.num_workers / execution.ranks},
+      {"threads_per_rank", config.options.threads},
+      {"bitwise_reproducible", execution.bitwise_reproducible},
+      {"note", execution.bitwise_reproducible
+                   ? "trajectory bitwise identical for any backend, rank and thread count"
+                   : "reduction = fast: MPI_Allreduce sums in an order of its choosing; results "
+                     "are NOT bitwise reproducible across rank counts or backends"}};
   json["constants"] = constants_to_json(constants, f_x0);
   json["divergence"] = nullptr;
   if (s.divergence) {
@@ -152,10 +174,57 @@ nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleCons
                     {"full_gradients", s.oracle_calls.gradients},
                     {"values", s.oracle_calls.values},
                     {"wall_time_s", s.wall_time_s}};
+  const CommunicationSummary& c = s.communication;
+  const NetworkModel& network = config.options.network;
+  Json per_rank = Json::array();
+  for (std::size_t r = 0; r < c.per_rank.size(); ++r) {
+    per_rank.push_back({{"rank", r},
+                        {"bytes_sent", c.per_rank[r].bytes_sent},
+                        {"bytes_received", c.per_rank[r].bytes_received},
+                        {"seconds", c.per_rank[r].seconds}});
+  }
+  json["communication"] = {
+      {"collectives", c.collectives},
+      {"vector_bytes", c.vector_bytes},
+      {"modelled",
+       {{"network", config.network},
+        {"latency_s", network.latency_s},
+        {"bandwidth_bytes_per_s", network.bandwidth_bytes_per_s},
+        {"allreduce", to_string(network.algorithm)},
+        {"bytes_per_collective", c.bytes_per_collective},
+        {"bytes_sent_per_worker", c.bytes_per_worker_per_collective * c.collectives},
+        {"bytes_received_per_worker", c.bytes_per_worker_per_collective * c.collectives},
+        {"seconds_per_collective", c.modelled_seconds_per_collective},
+        {"seconds", c.modelled_seconds}}},
+      {"measured_per_rank", std::move(per_rank)}};
+  double measured = 0.0;
+  for (const TransportCost& cost : c.per_rank) measured = std::max(measured, cost.seconds);
+  json["time"] = {{"wall_s", s.wall_time_s},
+                  {"compute_s", c.compute_seconds},
+                  {"communication_measured_s", measured},
+                  {"communication_modelled_s", c.modelled_seconds},
+                  {"projected_s", c.projected_seconds},
+                  {"projected_is", "compute_s + communication_modelled_s: the wall time on N "
+                                   "nodes of this network (docs/network-model.md)"}};
   json["mean_clip_fraction"] = s.mean_clip_fraction;
   json["final"] = s.final_record ? record_to_json(*s.final_record) : Json(nullptr);
   json["final_iterate_sha256"] = s.final_record ? Json(sha256_hex(s.final_iterate)) : Json(nullptr);
   return json;
+}
+
+std::string communication_csv(const CommunicationSummary& c, int ranks) {
+  std::string out = "collective,step,round,exchange,rank,bytes_sent,bytes_received,seconds\n";
+  out.reserve(out.size() + c.log_per_rank.size() * 48);
+  for (std::size_t k = 0; k < c.log.size(); ++k) {
+    const CollectiveRecord& entry = c.log[k];
+    for (int r = 0; r < ranks; ++r) {
+      const TransportCost& cost = c.log_per_rank[k * static_cast<std::size_t>(ranks) + r];
+      fmt::format_to(std::back_inserter(out), "{},{},{},{},{},{},{},{:.9g}\n", k + 1, entry.step,
+                     entry.round, entry.gradients ? "gradients" : "models", r, cost.bytes_sent,
+                     cost.bytes_received, cost.seconds);
+    }
+  }
+  return out;
 }
 
 void write_file(const fs::path& file, const std::string& content) {

@@ -61,15 +61,41 @@ class TraceWriter final : public Observer {
   std::ofstream stream_;
 };
 
+// Keeps every evaluation as a line of JSON, to be written once the run is
+// over: an MPI run creates its folder only then, so that a rank that fails
+// and takes rank 0 down with it leaves nothing behind.
+class TraceBuffer final : public Observer {
+ public:
+  ObserverDecision on_evaluation(const EvalRecord& record) override;
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
 // Hex SHA-256 of the bytes of `x` (little-endian IEEE doubles).
 std::string sha256_hex(const Vector& x);
 
 nlohmann::ordered_json constants_to_json(const OracleConstants& constants, double f_x0);
 
-// The summary of one run: the resolved configuration, the oracle's constants,
-// how it ended, its counts and final measurements.
-nlohmann::ordered_json summary_to_json(const RunConfig& config, const OracleConstants& constants,
-                               double f_x0, const RunSummary& summary);
+// Where a run ran, for its summary.
+struct ExecutionInfo {
+  std::string backend = "threads";  // threads or mpi
+  std::string communicator = "in-process";
+  int ranks = 1;
+  bool bitwise_reproducible = true;
+};
+
+// The summary of one run: the resolved configuration, where it ran, the
+// oracle's constants, how it ended, its counts, communication (modelled and
+// measured), times (measured and projected) and final measurements.
+nlohmann::ordered_json summary_to_json(const RunConfig& config, const ExecutionInfo& execution,
+                                       const OracleConstants& constants, double f_x0,
+                                       const RunSummary& summary);
+
+// One CSV row per algorithm average and rank: when it happened, what it
+// exchanged, and the rank's measured bytes and seconds.
+std::string communication_csv(const CommunicationSummary& communication, int ranks);
 
 // Writes `content` to `file`, failing with the file and the system's reason.
 void write_file(const std::filesystem::path& file, const std::string& content);

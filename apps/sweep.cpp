@@ -10,6 +10,7 @@
 
 #include "distclip/analysis/aggregate.hpp"
 #include "distclip/analysis/table.hpp"
+#include "distclip/core/communicator.hpp"
 #include "execute.hpp"
 #include "output.hpp"
 
@@ -155,6 +156,12 @@ SweepPlan load_sweep(const fs::path& path, std::span<const Setting> overrides) {
         } catch (const ConfigError& e) {
           throw ConfigError(fmt::format("{}: cell {}: {}", file, plan.cells.size(), e.what()));
         }
+        if (cell.config.execution.backend == Backend::kMpi || launched_by_mpi()) {
+          throw ConfigError(fmt::format(
+              "{}: backend = mpi, must be threads: a sweep runs its cells on threads; run one "
+              "cell on MPI ranks with mpirun -np R distclip run",
+              file));
+        }
         plan.cells.push_back(std::move(cell));
         if (plan.cells.size() > kMaxCells) {
           throw ConfigError(fmt::format("the sweep has more than {} cells", kMaxCells));
@@ -182,7 +189,7 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
   for (const char* measurement :
        {"status", "steps", "rounds", "bytes", "stochastic_gradients", "final_value",
         "final_grad_norm", "final_ergodic_grad_norm", "final_min_grad_norm", "mean_clip_fraction",
-        "wall_time_s", "steps_to_target", "rounds_to_target", "diverged_at_step",
+        "wall_time_s", "projected_time_s", "steps_to_target", "rounds_to_target", "diverged_at_step",
         "final_iterate_sha256", "trace"}) {
     header.emplace_back(measurement);
   }
@@ -202,7 +209,8 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
     const fs::path relative = fs::path("cells") / id;
     const fs::path dir = folder.staging() / relative;
     fs::create_directories(dir);
-    const RunOutcome outcome = execute(cell.config, &dir);
+    InProcessCommunicator communicator(cell.config.options.num_workers);
+    const RunOutcome outcome = execute_into(cell.config, communicator, &dir);
     const RunSummary& s = outcome.summary;
     fmt::print(log, "[{}/{}] {}: {} after {} steps, {:.2f} s\n", k + 1, plan.cells.size(),
                label_of(cell, plan.varying_keys), to_string(s.termination), s.steps,
@@ -222,7 +230,9 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
                 std::to_string(s.oracle_calls.stochastic_gradients), final_value(&EvalRecord::value),
                 final_value(&EvalRecord::grad_norm), final_value(&EvalRecord::ergodic_grad_norm),
                 final_value(&EvalRecord::min_grad_norm), fmt::format("{}", s.mean_clip_fraction),
-                fmt::format("{}", s.wall_time_s), reached ? std::to_string(s.steps) : "",
+                fmt::format("{}", s.wall_time_s),
+                fmt::format("{}", s.communication.projected_seconds),
+                reached ? std::to_string(s.steps) : "",
                 reached ? std::to_string(s.rounds) : "",
                 s.divergence ? std::to_string(s.divergence->step) : "",
                 s.final_record ? sha256_hex(s.final_iterate) : "",
@@ -237,7 +247,8 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
   // Seeds aggregated: one row per setting of the other varying keys.
   std::vector<std::string> summary_header = group_keys;
   for (const char* column : {"runs", "reached", "steps to eps", "rounds to eps",
-                             "final ||grad f||", "clip fraction", "time (s)"}) {
+                             "final ||grad f||", "clip fraction", "time (s)",
+                             "projected (s)"}) {
     summary_header.emplace_back(column);
   }
   Table table(summary_header);
@@ -250,7 +261,7 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
       row.push_back(parameter.used(config) ? value_to_text(parameter.get(config)) : "-");
     }
     std::vector<std::optional<double>> steps, rounds;
-    std::vector<double> final_norms, clip, seconds;
+    std::vector<double> final_norms, clip, seconds, projected;
     int reached = 0, diverged = 0;
     std::int64_t budget = 0, rounds_budget = 0;
     for (const RunOutcome& o : outcomes) {
@@ -265,6 +276,7 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
       if (s.final_record) final_norms.push_back(s.final_record->grad_norm);
       clip.push_back(s.mean_clip_fraction);
       seconds.push_back(s.wall_time_s);
+      projected.push_back(s.communication.projected_seconds);
     }
     const bool has_target = config.options.target.has_value();
     const auto censored = [&](const std::vector<std::optional<double>>& times,
@@ -281,6 +293,7 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
     row.push_back(final_norms.empty() ? std::string("diverged") : fmt::format("{:.4g}", median(final_norms)));
     row.push_back(fmt::format("{:.3f}", mean(clip)));
     row.push_back(fmt::format("{:.3f}", median(seconds)));
+    row.push_back(fmt::format("{:.3g}", median(projected)));
     table.add_row(std::move(row));
   }
 
@@ -291,7 +304,8 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out, 
       "\nsteps / rounds to eps: median over seeds, the step by which half of them reached eps\n"
       "  (\"> T\": fewer than half did within the budget of T steps).\n"
       "final ||grad f||: median at the last step. clip fraction: mean fraction of clipped\n"
-      "  worker-steps. time: median wall time of a run.\n";
+      "  worker-steps. time: median wall time of a run. projected: median time the run would\n"
+      "  take on N nodes of its network (compute + modelled averages; docs/network-model.md).\n";
   write_file(folder.staging() / "results.csv", results.to_csv());
   write_file(folder.staging() / "table.txt", text);
   folder.commit();

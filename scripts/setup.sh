@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libssl-dev  # SHA-256 of final iterates (libcrypto)
+  libopenmpi-dev openmpi-bin  # the MPI backend (DISTCLIP_WITH_MPI)
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -9,6 +10,18 @@
 #include <oneapi/tbb/parallel_for.h>
 
 namespace distclip {
+
+namespace {
+
+// Entries the communication log holds before it first grows: enough for
+// most runs, small enough not to matter for the others.
+constexpr std::int64_t kLogReserve = std::int64_t{1} << 14;
+
+std::string worker_gradient_norm(int worker) {
+  return fmt::format("stochastic gradient norm of worker {}", worker);
+}
+
+}  // namespace
 
 bool RunOptions::IsValid(const Algorithm& algorithm, std::string* error) const {
   const auto fail = [error](std::string message) {
@@ -35,6 +48,8 @@ bool RunOptions::IsValid(const Algorithm& algorithm, std::string* error) const {
   if (threads < 1 || threads > kMaxThreads) {
     return fail(fmt::format("threads = {}, must be in [1, {}]", threads, kMaxThreads));
   }
+  std::string network_error;
+  if (!network.IsValid(&network_error)) return fail(network_error);
   return true;
 }
 
@@ -51,6 +66,11 @@ Runner::Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communi
     throw std::invalid_argument(fmt::format("workers = {}, but the communicator has {} workers",
                                             options.num_workers, communicator.num_workers()));
   }
+  // The workers of this rank run `parallel` at a time, so a phase's wall
+  // time, times parallel / local workers, is one worker's share of it.
+  const int parallel = std::min({options.threads, tbb::info::default_concurrency(),
+                                 communicator.local_workers().size()});
+  compute_share_ = static_cast<double>(parallel) / communicator.local_workers().size();
   if (options.threads > tbb::info::default_concurrency()) {
     parallelism_.emplace(tbb::global_control::max_allowed_parallelism,
                          static_cast<std::size_t>(options.threads));
@@ -74,6 +94,17 @@ Runner::Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communi
   model_mean_ = x0;
   gbar_ = Vector::Zero(d);
   full_gradient_ = Vector::Zero(d);
+  vector_bytes_ = static_cast<std::int64_t>(d) * static_cast<std::int64_t>(sizeof(double));
+  bytes_per_collective_ =
+      options.num_workers == 1
+          ? 0
+          : NetworkModel::allreduce_total_bytes(options.network.algorithm, options.num_workers,
+                                                vector_bytes_);
+  const std::int64_t rounds = options.max_steps / options.sync_interval + 1;
+  const std::int64_t expected =
+      algorithm.averaging == Averaging::kGradientsEveryStep ? options.max_steps : 2 * rounds;
+  log_.reserve(static_cast<std::size_t>(std::min(expected, kLogReserve)));
+  log_costs_.reserve(log_.capacity());
   start_ = std::chrono::steady_clock::now();
 }
 
@@ -101,7 +132,7 @@ bool Runner::draw_gradient(int w, std::int64_t t) {
   norms_[w] = gradients_[w].norm();
   if (healthy(norms_[w])) return true;
   worker.divergence = Divergence{
-      t, fmt::format("stochastic gradient norm of worker {}", worker.index), norms_[w]};
+      t, worker_gradient_norm(worker.index), norms_[w]};
   return false;
 }
 
@@ -124,18 +155,25 @@ void Runner::local_steps(int w, std::int64_t t_begin, std::int64_t t_end) {
 
 void Runner::average_models() {
   communicator_.average(models_, model_mean_, Traffic::kAlgorithm);
+  log_collective(false, rounds_ + 1);
   tbb::parallel_for(0, local_.size(), [&](int w) { models_[w] = model_mean_; });
 }
 
+void Runner::log_collective(bool gradients, std::int64_t round) {
+  log_.push_back({step_, round, gradients});
+  log_costs_.push_back(communicator_.last_cost());
+}
+
 void Runner::collective_step() {
-  tbb::parallel_for(0, local_.size(), [&](int w) { draw_gradient(w, step_); });
+  compute_phase(
+      [&] { tbb::parallel_for(0, local_.size(), [&](int w) { draw_gradient(w, step_); }); });
   if (collect_divergence()) return;
   communicator_.average(gradients_, gbar_, Traffic::kAlgorithm);
   // A minibatch step is a round of its own; CELGC's reference gradient
   // belongs to the round its model average opened.
-  if (algorithm_.averaging == Averaging::kGradientsEveryStep && options_.num_workers > 1) {
-    ++rounds_;
-  }
+  const bool own_round = algorithm_.averaging == Averaging::kGradientsEveryStep;
+  if (options_.num_workers > 1) log_collective(true, own_round ? rounds_ + 1 : rounds_);
+  if (own_round && options_.num_workers > 1) ++rounds_;
   const double mean_norm = gbar_.norm();
   if (!healthy(mean_norm)) {
     divergence_ = Divergence{step_, "norm of the averaged gradient", mean_norm};
@@ -143,28 +181,43 @@ void Runner::collective_step() {
   }
   if (algorithm_.averaging == Averaging::kGradientsEveryStep) {
     // Every worker takes the same step along gbar, so the models stay equal.
-    tbb::parallel_for(0, local_.size(), [&](int w) { take_step(w, gbar_, mean_norm); });
+    compute_phase([&] {
+      tbb::parallel_for(0, local_.size(), [&](int w) { take_step(w, gbar_, mean_norm); });
+    });
   } else {
     // The first step of a round fixes ||gbar|| as the clip reference.
     reference_norm_ = mean_norm;
-    tbb::parallel_for(0, local_.size(),
-                      [&](int w) { take_step(w, gradients_[w], clip_norm(norms_[w])); });
+    compute_phase([&] {
+      tbb::parallel_for(0, local_.size(),
+                        [&](int w) { take_step(w, gradients_[w], clip_norm(norms_[w])); });
+    });
   }
 }
 
 bool Runner::collect_divergence() {
   // The earliest divergence, ties to the lowest worker index: the same answer
-  // whichever thread ran which worker. This looks at this rank's workers
-  // only; a backend with several ranks must make all ranks agree before the
-  // next collective, or the ranks that go on will wait for the one that
-  // stopped.
+  // whichever thread or rank ran which worker. Workers diverge only in
+  // draw_gradient, so the step and the worker say everything but the value,
+  // which the worker's rank broadcasts.
+  const std::int64_t n = options_.num_workers;
+  const std::int64_t none = std::numeric_limits<std::int64_t>::max();
+  std::int64_t earliest = none;
   for (const WorkerState& worker : workers_) {
-    if (worker.divergence && (!divergence_ || worker.divergence->step < divergence_->step)) {
-      divergence_ = worker.divergence;
+    if (worker.divergence) {
+      earliest = std::min(earliest, worker.divergence->step * n + worker.index);
     }
   }
-  if (divergence_) step_ = divergence_->step;
-  return divergence_.has_value();
+  if (communicator_.size() > 1) earliest = communicator_.min(earliest);
+  if (earliest == none) return false;
+  const int worker = static_cast<int>(earliest % n);
+  double value = 0.0;
+  if (local_.contains(worker)) value = workers_[worker - local_.begin].divergence->value;
+  if (communicator_.size() > 1) {
+    value = communicator_.broadcast(value, communicator_.rank_of(worker));
+  }
+  divergence_ = Divergence{earliest / n, worker_gradient_norm(worker), value};
+  step_ = divergence_->step;
+  return true;
 }
 
 bool Runner::advance_to(std::int64_t t_end) {
@@ -190,8 +243,10 @@ bool Runner::advance_to(std::int64_t t_end) {
         segment_end = std::min(t_end, (step_ / interval + 1) * interval);
       }
       const std::int64_t segment_begin = step_;
-      tbb::parallel_for(0, local_.size(),
-                        [&](int w) { local_steps(w, segment_begin, segment_end); });
+      compute_phase([&] {
+        tbb::parallel_for(0, local_.size(),
+                          [&](int w) { local_steps(w, segment_begin, segment_end); });
+      });
       step_ = segment_end;
       collect_divergence();
     }
@@ -215,7 +270,7 @@ EvalRecord Runner::evaluate() {
 
   record.step = step_;
   record.rounds = rounds_;
-  record.bytes = communicator_.stats().bytes;
+  record.bytes = communicator_.stats().collectives * bytes_per_collective_;
   record.grad_norm = full_gradient_.norm();
   record.consensus_distance = communicator_.max(local_spread);
   record.clip_fraction = step_ == 0 ? 0.0
@@ -231,7 +286,75 @@ EvalRecord Runner::evaluate() {
   record.ergodic_grad_norm = tracker_.ergodic();
   record.min_grad_norm = tracker_.minimum();
   record.wall_time_s = seconds_since_start();
+  record.compute_time_s = mean_compute_seconds();
+  record.communication_time_s = communicator_.max(communicator_.stats().total.seconds);
+  record.projected_time_s =
+      record.compute_time_s +
+      static_cast<double>(communicator_.stats().collectives) *
+          options_.network.allreduce_seconds(options_.num_workers, vector_bytes_);
   return record;
+}
+
+double Runner::mean_compute_seconds() {
+  return communicator_.sum(compute_seconds_) / static_cast<double>(communicator_.size());
+}
+
+CommunicationSummary Runner::summarize_communication() {
+  CommunicationSummary c;
+  const int n = options_.num_workers;
+  c.collectives = communicator_.stats().collectives;
+  c.vector_bytes = vector_bytes_;
+  c.bytes_per_collective = bytes_per_collective_;
+  c.bytes_per_worker_per_collective = static_cast<double>(c.bytes_per_collective) / n;
+  c.modelled_seconds_per_collective = options_.network.allreduce_seconds(n, vector_bytes_);
+  c.compute_seconds = mean_compute_seconds();
+  c.modelled_seconds = static_cast<double>(c.collectives) * c.modelled_seconds_per_collective;
+  c.projected_seconds = c.compute_seconds + c.modelled_seconds;
+  c.log = log_;
+
+  // Every rank logged the same collectives; rank 0 gathers their costs as
+  // (sent, received, seconds) triples. Byte counts are exact as doubles up to 2^53.
+  const auto flatten = [](std::span<const TransportCost> costs) {
+    std::vector<double> flat;
+    flat.reserve(3 * costs.size());
+    for (const TransportCost& cost : costs) {
+      flat.insert(flat.end(), {static_cast<double>(cost.bytes_sent),
+                               static_cast<double>(cost.bytes_received), cost.seconds});
+    }
+    return flat;
+  };
+  const auto unflatten = [](std::span<const double> flat) {
+    std::vector<TransportCost> costs(flat.size() / 3);
+    for (std::size_t i = 0; i < costs.size(); ++i) {
+      costs[i] = {static_cast<std::int64_t>(flat[3 * i]),
+                  static_cast<std::int64_t>(flat[3 * i + 1]), flat[3 * i + 2]};
+    }
+    return costs;
+  };
+  const int ranks = communicator_.size();
+  const bool root = communicator_.rank() == 0;
+  const TransportCost total = communicator_.stats().total;
+  const std::vector<double> own_total = flatten(std::span(&total, 1));
+  std::vector<double> all(root ? own_total.size() * ranks : 0);
+  communicator_.gather(own_total, all);
+  c.per_rank = root ? unflatten(all) : std::vector<TransportCost>{total};
+
+  const std::vector<double> own_log = flatten(log_costs_);
+  all.assign(root ? own_log.size() * ranks : 0, 0.0);
+  communicator_.gather(own_log, all);
+  if (!root) {
+    c.log_per_rank = log_costs_;
+    return c;
+  }
+  // Gathered rank-major; the summary is collective-major.
+  const std::vector<TransportCost> by_rank = unflatten(all);
+  c.log_per_rank.resize(by_rank.size());
+  for (int r = 0; r < ranks; ++r) {
+    for (std::size_t k = 0; k < log_.size(); ++k) {
+      c.log_per_rank[k * ranks + r] = by_rank[r * log_.size() + k];
+    }
+  }
+  return c;
 }
 
 double Runner::seconds_since_start() const {
@@ -284,7 +407,8 @@ RunSummary Runner::run(std::span<Observer* const> observers) {
   gradient_calls = communicator_.sum(gradient_calls);
   summary.steps = step_;
   summary.rounds = rounds_;
-  summary.bytes = communicator_.stats().bytes;
+  summary.communication = summarize_communication();
+  summary.bytes = summary.communication.collectives * summary.communication.bytes_per_collective;
   summary.oracle_calls = {gradient_calls, gradient_evaluations_, value_evaluations_};
   summary.mean_clip_fraction =
       gradient_calls == 0 ? 0.0

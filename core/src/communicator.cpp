@@ -1,7 +1,13 @@
 #include "distclip/core/communicator.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cassert>
+#include <chrono>
+#include <csignal>
 #include <stdexcept>
+#include <string>
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
@@ -20,6 +26,53 @@ WorkerRange Communicator::local_workers() const {
   return {rank() * per_rank, (rank() + 1) * per_rank};
 }
 
+int Communicator::rank_of(int worker) const { return worker / (num_workers_ / size()); }
+
+void Communicator::average(std::span<const Vector> local, VectorRef mean, Traffic traffic) {
+  assert(static_cast<int>(local.size()) == local_workers().size());
+  if (num_workers_ == 1) {
+    mean = local[0];
+    return;
+  }
+  if (traffic == Traffic::kMeasurement) {
+    average_impl(local, mean);
+    return;
+  }
+  ++stats_.collectives;
+  if (failure_ && failure_->rank == rank() && failure_->collective == stats_.collectives) {
+    if (failure_->mode == FailureInjection::Mode::kKill) std::raise(SIGKILL);
+    throw std::runtime_error("injected failure before algorithm collective " +
+                             std::to_string(stats_.collectives));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  last_cost_ = average_impl(local, mean);
+  last_cost_.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stats_.total.bytes_sent += last_cost_.bytes_sent;
+  stats_.total.bytes_received += last_cost_.bytes_received;
+  stats_.total.seconds += last_cost_.seconds;
+}
+
+namespace {
+// Open MPI's mpirun, PMI-1/2 launchers (MPICH's Hydra, srun --mpi=pmi2) and
+// PMIx (srun --mpi=pmix), in that order.
+constexpr std::array<const char*, 3> kLauncherSize = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE",
+                                                      "PMIX_RANK"};
+constexpr std::array<const char*, 3> kLauncherRank = {"OMPI_COMM_WORLD_RANK", "PMI_RANK",
+                                                      "PMIX_RANK"};
+}  // namespace
+
+bool launched_by_mpi() {
+  return std::ranges::any_of(kLauncherSize, [](const char* name) { return std::getenv(name); });
+}
+
+int launcher_rank() {
+  for (const char* name : kLauncherRank) {
+    if (const char* value = std::getenv(name)) return std::atoi(value);
+  }
+  return 0;
+}
+
 namespace detail {
 
 void ordered_mean(std::span<const Vector> vectors, int divisor, Index begin, Index end,
@@ -31,10 +84,11 @@ void ordered_mean(std::span<const Vector> vectors, int divisor, Index begin, Ind
   out /= static_cast<double>(divisor);
 }
 
-std::int64_t ring_allreduce_bytes(int num_workers, Index dimension) {
-  // Each of N workers sends 2 (N - 1) chunks of d / N doubles.
-  return 2 * static_cast<std::int64_t>(num_workers - 1) * static_cast<std::int64_t>(dimension) *
-         static_cast<std::int64_t>(sizeof(double));
+void parallel_ordered_mean(std::span<const Vector> vectors, int divisor, VectorRef mean) {
+  tbb::parallel_for(tbb::blocked_range<Index>(0, mean.size(), kAverageBlock),
+                    [&](const tbb::blocked_range<Index>& block) {
+                      ordered_mean(vectors, divisor, block.begin(), block.end(), mean);
+                    });
 }
 
 }  // namespace detail
@@ -43,22 +97,14 @@ InProcessCommunicator::InProcessCommunicator(int num_workers) : Communicator(num
   if (num_workers < 1) throw std::invalid_argument("InProcessCommunicator: num_workers < 1");
 }
 
-void InProcessCommunicator::average(std::span<const Vector> local, VectorRef mean,
-                                    Traffic traffic) {
+void InProcessCommunicator::gather(std::span<const double> local, std::span<double> all) {
+  std::copy(local.begin(), local.end(), all.begin());
+}
+
+TransportCost InProcessCommunicator::average_impl(std::span<const Vector> local, VectorRef mean) {
   assert(static_cast<int>(local.size()) == num_workers());
-  const Index d = mean.size();
-  if (local.size() == 1) {
-    mean = local[0];
-    return;
-  }
-  tbb::parallel_for(tbb::blocked_range<Index>(0, d, kAverageBlock),
-                    [&](const tbb::blocked_range<Index>& block) {
-                      detail::ordered_mean(local, num_workers(), block.begin(), block.end(), mean);
-                    });
-  if (traffic == Traffic::kAlgorithm) {
-    stats_.collectives += 1;
-    stats_.bytes += detail::ring_allreduce_bytes(num_workers(), d);
-  }
+  detail::parallel_ordered_mean(local, num_workers(), mean);
+  return {};
 }
 
 }  // namespace distclip

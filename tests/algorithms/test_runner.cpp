@@ -251,6 +251,106 @@ TEST(Runner, CountsRoundsAndBytesAsARingAllReduce) {
   }
 }
 
+TEST(Runner, BytesFollowTheNetworkModelsAllReduce) {
+  const Index d = 10;
+  NoisyQuadratic oracle(d, 1.0);
+  RunOptions options;
+  options.num_workers = 4;
+  options.sync_interval = 4;
+  options.max_steps = 20;  // 5 model averages
+  options.network.algorithm = AllreduceAlgorithm::kParameterServer;
+  RunSummary summary;
+  run_and_record(kCelgc, options, oracle, &summary);
+  // Every worker pushes d doubles to the server and pulls d back: 2 N d * 8.
+  EXPECT_EQ(summary.communication.bytes_per_collective, 2 * 4 * d * 8);
+  EXPECT_EQ(summary.communication.bytes_per_worker_per_collective, 2.0 * d * 8);
+  EXPECT_EQ(summary.bytes, 5 * 2 * 4 * d * 8);
+}
+
+TEST(Runner, ProjectedTimeIsComputePlusTheModelledAverages) {
+  const Index d = 1000;
+  NoisyQuadratic oracle(d, 1.0);
+  RunOptions options;
+  options.num_workers = 4;
+  options.sync_interval = 5;
+  options.max_steps = 50;  // 10 model averages
+  options.eval_every = 10;
+  options.network = {1e-3, 1e6, AllreduceAlgorithm::kRing};
+  RunSummary summary;
+  const auto records = run_and_record(kCelgc, options, oracle, &summary);
+  const CommunicationSummary& c = summary.communication;
+  EXPECT_EQ(c.collectives, 10);
+  EXPECT_EQ(c.vector_bytes, d * 8);
+  // Ring, p = 4, n = 8000 bytes: 2 * 3 * 1e-3 + 2 * 3/4 * 8000 / 1e6 seconds.
+  const double per_average = 6e-3 + 1.5 * 8000 / 1e6;
+  EXPECT_NEAR(c.modelled_seconds_per_collective, per_average, 1e-15);
+  EXPECT_NEAR(c.modelled_seconds, 10 * per_average, 1e-14);
+  EXPECT_GT(c.compute_seconds, 0.0);
+  EXPECT_EQ(c.projected_seconds, c.compute_seconds + c.modelled_seconds);
+  // The same at every evaluation, for the averages made so far.
+  for (const EvalRecord& record : records) {
+    const std::int64_t averages = record.step == 0 ? 0 : (record.step + 4) / 5;
+    EXPECT_NEAR(record.projected_time_s - record.compute_time_s, averages * per_average, 1e-14)
+        << "at step " << record.step;
+  }
+  EXPECT_LE(records.back().compute_time_s, c.compute_seconds);
+}
+
+TEST(Runner, LogsEveryAverageWithItsStepAndRound) {
+  NoisyQuadratic oracle(10, 1.0);
+  RunOptions options;
+  options.num_workers = 4;
+  options.sync_interval = 4;
+  options.clip_option = ClipOption::kGlobalAverage;
+  options.max_steps = 10;
+  RunSummary summary;
+  run_and_record(kCelgc, options, oracle, &summary);
+  // Rounds open at steps 0, 4, 8 with a model average, then the gradient
+  // average of the round's first step.
+  const std::vector<CollectiveRecord> expected = {{0, 1, false}, {0, 1, true}, {4, 2, false},
+                                                  {4, 2, true},  {8, 3, false}, {8, 3, true}};
+  const auto& log = summary.communication.log;
+  ASSERT_EQ(log.size(), expected.size());
+  for (std::size_t k = 0; k < log.size(); ++k) {
+    EXPECT_EQ(log[k].step, expected[k].step) << k;
+    EXPECT_EQ(log[k].round, expected[k].round) << k;
+    EXPECT_EQ(log[k].gradients, expected[k].gradients) << k;
+  }
+  // One process: one rank's costs, nothing over a wire.
+  ASSERT_EQ(summary.communication.per_rank.size(), 1u);
+  ASSERT_EQ(summary.communication.log_per_rank.size(), log.size());
+  EXPECT_EQ(summary.communication.per_rank[0].bytes_sent, 0);
+}
+
+TEST(Runner, MinibatchRoundsAreLoggedOncePerStep) {
+  NoisyQuadratic oracle(10, 1.0);
+  RunOptions options;
+  options.num_workers = 2;
+  options.max_steps = 3;
+  RunSummary summary;
+  run_and_record(kMinibatchSgd, options, oracle, &summary);
+  const auto& log = summary.communication.log;
+  ASSERT_EQ(log.size(), 3u);
+  for (std::int64_t t = 0; t < 3; ++t) {
+    EXPECT_EQ(log[t].step, t);
+    EXPECT_EQ(log[t].round, t + 1);
+    EXPECT_TRUE(log[t].gradients);
+  }
+}
+
+TEST(Runner, RejectsAnInvalidNetwork) {
+  NoisyQuadratic oracle(4, 1.0);
+  RunOptions options;
+  options.network.bandwidth_bytes_per_s = 0.0;
+  InProcessCommunicator communicator(1);
+  try {
+    Runner(kCelgc, oracle, communicator, options);
+    ADD_FAILURE() << "accepted a zero bandwidth";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("network-bandwidth = 0", 0), 0u) << e.what();
+  }
+}
+
 TEST(Runner, OneWorkerCommunicatesNothing) {
   for (const Algorithm* algorithm : {&kCelgc, &kNaiveParallelClip, &kClippedSgd}) {
     NoisyQuadratic oracle(10, 1.0);

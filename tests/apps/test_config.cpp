@@ -50,7 +50,9 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
       {"sync-interval", "5"},     {"step-size", "0.2"},  {"clip-threshold", "0.7"},
       {"clip-option", "max"},     {"steps", "11"},       {"seed", "123"},
       {"eval-every", "3"},        {"target", "0.05"},    {"criterion", "last"},
-      {"divergence-bound", "1e6"}, {"threads", "3"}};
+      {"divergence-bound", "1e6"}, {"network", "ethernet-10g"}, {"network-latency", "2e-06"},
+      {"network-bandwidth", "5e9"}, {"allreduce", "tree"},   {"threads", "3"},
+      {"backend", "threads"},     {"reduction", "fast"}, {"inject-failure", "1:3:kill"}};
   ASSERT_EQ(samples.size(), parameters().size()) << "a parameter has no sample here";
   for (const auto& [key, text] : samples) {
     const Parameter& p = *find_parameter(key);
@@ -88,6 +90,16 @@ TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
       {{"algorithm", "adam"}, "algorithm = 'adam' is not one of:"},
       {{"clip-option", "global_average"}, "clip-option = 'global_average' is not one of:"},
       {{"criterion", "mean"}, "criterion = 'mean' is not one of:"},
+      {{"network", "myrinet"}, "network = 'myrinet' is not one of:"},
+      {{"network-latency", "-1e-6"}, "network-latency = -1e-06, must be"},
+      {{"network-bandwidth", "0"}, "network-bandwidth = 0, must be"},
+      {{"network", "custom"}, "network = custom needs both network-latency"},
+      {{"allreduce", "butterfly"}, "allreduce = 'butterfly' is not one of:"},
+      {{"backend", "gpu"}, "backend = 'gpu' is not one of:"},
+      {{"reduction", "exact"}, "reduction = 'exact' is not one of:"},
+      {{"inject-failure", "1"}, "inject-failure = '1', must be RANK:K"},
+      {{"inject-failure", "0:0"}, "inject-failure = '0:0', must be RANK:K"},
+      {{"inject-failure", "0:2:explode"}, "inject-failure = '0:2:explode', must be RANK:K"},
   };
   for (const auto& [setting, expected] : cases) {
     // Noise and objective parameters need a model and family that read them.

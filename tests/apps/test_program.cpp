@@ -94,6 +94,25 @@ TEST_F(Program, RunWritesATraceAndASummary) {
   EXPECT_EQ(summary.at("counts").at("stochastic_gradients"), 1600);
   EXPECT_EQ(summary.at("constants").at("L1"), 3.0);
   EXPECT_EQ(summary.at("final_iterate_sha256").get<std::string>().size(), 64u);
+  // 25 ring all-reduces of 100 doubles among 8 workers on the default network.
+  const auto& communication = summary.at("communication");
+  EXPECT_EQ(communication.at("collectives"), 25);
+  EXPECT_EQ(communication.at("modelled").at("network"), "infiniband-100g");
+  EXPECT_EQ(communication.at("modelled").at("bytes_per_collective"), 2 * 7 * 100 * 8);
+  EXPECT_EQ(summary.at("counts").at("bytes"), 25 * 2 * 7 * 100 * 8);
+  const auto& time = summary.at("time");
+  EXPECT_DOUBLE_EQ(time.at("projected_s").get<double>(),
+                   time.at("compute_s").get<double>() +
+                       time.at("communication_modelled_s").get<double>());
+  EXPECT_EQ(summary.at("execution").at("backend"), "threads");
+  EXPECT_EQ(summary.at("execution").at("bitwise_reproducible"), true);
+  // communication.csv: a header and one row per average (one rank).
+  std::ifstream csv(dir_ / "a" / "communication.csv");
+  std::vector<std::string> rows;
+  for (std::string line; std::getline(csv, line);) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 26u);
+  EXPECT_EQ(rows[0], "collective,step,round,exchange,rank,bytes_sent,bytes_received,seconds");
+  EXPECT_EQ(rows[2].rfind("2,8,2,models,0,0,0,", 0), 0u) << rows[2];
   const auto trace = read_lines(dir_ / "a" / "trace.jsonl");
   ASSERT_EQ(trace.size(), 201u);  // every step 0..T is evaluated by default
   EXPECT_EQ(trace.front().at("step"), 0);

@@ -1,6 +1,8 @@
 // The in-process communicator: a fixed-order mean, bitwise independent of the
 // thread count, and the accounting of what the algorithm communicates.
+#include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include <boost/random/normal_distribution.hpp>
@@ -42,18 +44,40 @@ TEST(InProcessCommunicator, AverageIsTheSequentialWorkerOrderSum) {
   }
 }
 
-TEST(InProcessCommunicator, CountsOnlyAlgorithmTraffic) {
-  const auto vectors = random_vectors(4, 100);
+TEST(InProcessCommunicator, CountsAndTimesOnlyAlgorithmTraffic) {
+  const auto vectors = random_vectors(4, 100000);
   InProcessCommunicator communicator(4);
-  Vector mean(100);
+  Vector mean(100000);
   communicator.average(vectors, mean, Traffic::kMeasurement);
   EXPECT_EQ(communicator.stats().collectives, 0);
-  EXPECT_EQ(communicator.stats().bytes, 0);
+  EXPECT_EQ(communicator.stats().total.seconds, 0.0);
   communicator.average(vectors, mean, Traffic::kAlgorithm);
   communicator.average(vectors, mean, Traffic::kAlgorithm);
   EXPECT_EQ(communicator.stats().collectives, 2);
-  // Ring all-reduce: each of 4 workers sends 2 * 3 chunks of 100 / 4 doubles.
-  EXPECT_EQ(communicator.stats().bytes, 2 * (2 * 3 * 100 * 8));
+  // Summing 4 x 800 kB takes time; nothing crosses a process boundary.
+  EXPECT_GT(communicator.stats().total.seconds, 0.0);
+  EXPECT_GE(communicator.stats().total.seconds, communicator.last_cost().seconds);
+  EXPECT_EQ(communicator.stats().total.bytes_sent, 0);
+  EXPECT_EQ(communicator.stats().total.bytes_received, 0);
+}
+
+TEST(InProcessCommunicator, InjectedFailureStrikesAtTheChosenAverage) {
+  const auto vectors = random_vectors(2, 10);
+  InProcessCommunicator communicator(2);
+  communicator.inject_failure({0, 3, FailureInjection::Mode::kThrow});
+  Vector mean(10);
+  communicator.average(vectors, mean, Traffic::kAlgorithm);
+  communicator.average(vectors, mean, Traffic::kMeasurement);  // not counted
+  communicator.average(vectors, mean, Traffic::kAlgorithm);
+  EXPECT_THROW(communicator.average(vectors, mean, Traffic::kAlgorithm), std::runtime_error);
+}
+
+TEST(InProcessCommunicator, InjectedFailureOnAnotherRankDoesNothingHere) {
+  const auto vectors = random_vectors(2, 10);
+  InProcessCommunicator communicator(2);
+  communicator.inject_failure({1, 1, FailureInjection::Mode::kThrow});
+  Vector mean(10);
+  EXPECT_NO_THROW(communicator.average(vectors, mean, Traffic::kAlgorithm));
 }
 
 TEST(InProcessCommunicator, OneWorkerCopiesAndCountsNothing) {
@@ -62,7 +86,7 @@ TEST(InProcessCommunicator, OneWorkerCopiesAndCountsNothing) {
   Vector mean(50);
   communicator.average(vectors, mean, Traffic::kAlgorithm);
   EXPECT_EQ(mean, vectors[0]);
-  EXPECT_EQ(communicator.stats().bytes, 0);
+  EXPECT_EQ(communicator.stats().collectives, 0);
   EXPECT_EQ(communicator.local_workers().begin, 0);
   EXPECT_EQ(communicator.local_workers().end, 1);
 }
@@ -73,7 +97,11 @@ TEST(InProcessCommunicator, HostsEveryWorker) {
   EXPECT_EQ(communicator.size(), 1);
   EXPECT_EQ(communicator.local_workers().size(), 8);
   EXPECT_EQ(communicator.max(2.5), 2.5);
-  EXPECT_EQ(communicator.sum(3), 3);
+  EXPECT_EQ(communicator.sum(std::int64_t{3}), 3);
+  EXPECT_EQ(communicator.sum(1.5), 1.5);
+  EXPECT_EQ(communicator.min(std::int64_t{-4}), -4);
+  EXPECT_EQ(communicator.broadcast(7.0, 0), 7.0);
+  EXPECT_EQ(communicator.rank_of(5), 0);
 }
 
 }  // namespace

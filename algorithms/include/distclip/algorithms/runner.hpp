@@ -16,6 +16,7 @@
 #include "distclip/algorithms/algorithm.hpp"
 #include "distclip/algorithms/observer.hpp"
 #include "distclip/core/communicator.hpp"
+#include "distclip/core/network.hpp"
 #include "distclip/core/oracle.hpp"
 #include "distclip/core/record.hpp"
 
@@ -40,6 +41,9 @@ struct RunOptions {
   double divergence_bound = 1e30;
   // oneTBB threads that run the workers; never changes a result.
   int threads = 1;
+  // Turns the averages into bytes and projected seconds on a cluster of N
+  // nodes; never changes the trajectory. Default: the infiniband-100g preset.
+  NetworkModel network{1.0e-6, 12.5e9, AllreduceAlgorithm::kRing};
 
   // Checks every field for `algorithm`; on failure sets *error to one line
   // naming the field as the CLI spells it, its value and the accepted range.
@@ -95,12 +99,30 @@ class Runner {
   void take_step(int w, const Vector& direction, double norm);
   void local_steps(int w, std::int64_t t_begin, std::int64_t t_end);
   void average_models();
+  // Appends the last algorithm average to the communication log.
+  void log_collective(bool gradients, std::int64_t round);
+  // The fields of the summary's communication record; gathers every rank's
+  // measurements on rank 0.
+  CommunicationSummary summarize_communication();
   // One step with a gradient all-reduce: every step of the minibatch
   // methods, and the first step of a round for the global-average and max
   // clip options.
   void collective_step();
-  // Moves the earliest worker divergence into divergence_.
+  // Moves the earliest worker divergence, over all ranks, into divergence_.
+  // A collective: every rank calls it after every segment of steps.
   bool collect_divergence();
+  // The mean over ranks of compute_seconds_; a collective.
+  double mean_compute_seconds();
+  // Runs `phase`, the workers' computing between two collectives, and adds
+  // one worker's share of its wall time to compute_seconds_.
+  template <class Phase>
+  void compute_phase(Phase&& phase) {
+    const auto start = std::chrono::steady_clock::now();
+    phase();
+    compute_seconds_ +=
+        compute_share_ *
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   double seconds_since_start() const;
 
   const Algorithm& algorithm_;
@@ -129,6 +151,14 @@ class Runner {
   std::int64_t value_evaluations_ = 0;
   StationarityTracker tracker_;
   std::optional<Divergence> divergence_;
+  std::vector<CollectiveRecord> log_;
+  std::vector<TransportCost> log_costs_;  // this rank's cost of each entry of log_
+  // The compute time of one of this rank's workers: the wall time of the
+  // compute phases times compute_share_ (parallel workers / local workers).
+  double compute_seconds_ = 0.0;
+  double compute_share_ = 1.0;
+  std::int64_t vector_bytes_ = 0;         // 8 d
+  std::int64_t bytes_per_collective_ = 0;  // the network model's, summed over workers
   std::chrono::steady_clock::time_point start_;
 };
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "distclip/core/types.hpp"
 
@@ -17,7 +18,7 @@ namespace distclip {
 struct EvalRecord {
   std::int64_t step = 0;            // t, steps taken by every worker
   std::int64_t rounds = 0;          // communication rounds so far
-  std::int64_t bytes = 0;           // bytes communicated so far, all workers
+  std::int64_t bytes = 0;           // bytes sent so far, summed over workers (network model)
   double value = std::numeric_limits<double>::quiet_NaN();      // f(xbar_t)
   double grad_norm = std::numeric_limits<double>::quiet_NaN();  // ||grad f(xbar_t)||
   // (1/k) sum of ||grad f(xbar_s)|| over the evaluated steps s = 1..t
@@ -26,7 +27,13 @@ struct EvalRecord {
   double min_grad_norm = std::numeric_limits<double>::quiet_NaN();  // over s = 1..t
   double clip_fraction = 0.0;       // fraction of workers whose step t-1 was clipped
   double consensus_distance = 0.0;  // max_i ||x_i^t - xbar_t|| (Lemma 1's quantity)
-  double wall_time_s = 0.0;         // seconds since the run started
+  // Times, which unlike everything above differ from run to run.
+  double wall_time_s = 0.0;           // seconds since the run started
+  double compute_time_s = 0.0;        // mean over workers of their CPU time computing steps
+  double communication_time_s = 0.0;  // max over ranks of measured time in algorithm averages
+  // compute_time_s plus the network model's cost of every algorithm average
+  // so far: the wall time on a cluster of N nodes (docs/network-model.md).
+  double projected_time_s = 0.0;
 };
 
 // Which gradient-norm statistic decides that eps is reached.
@@ -79,13 +86,52 @@ struct OracleCalls {
   std::int64_t values = 0;     // function values, at evaluation points
 };
 
+// One algorithm average: when it happened and what it exchanged.
+struct CollectiveRecord {
+  std::int64_t step = 0;   // it happened before step `step`
+  std::int64_t round = 0;  // the communication round it belongs to, from 1
+  bool gradients = false;  // it averaged gradients (else models)
+};
+
+// What one rank's transport did for one algorithm average, or in total.
+// Bytes are those the process handed to or took from the transport (zero
+// with every worker in one process); seconds are wall time inside the
+// average, local summation included.
+struct TransportCost {
+  std::int64_t bytes_sent = 0;
+  std::int64_t bytes_received = 0;
+  double seconds = 0.0;
+};
+
+// The communication of a run, modelled and measured.
+struct CommunicationSummary {
+  std::int64_t collectives = 0;   // algorithm averages
+  std::int64_t vector_bytes = 0;  // 8 d, the size of one averaged vector
+  // Bytes sent (equally, received) per average on a cluster of N nodes by
+  // the network model's all-reduce algorithm: summed over workers, and their
+  // mean per worker.
+  std::int64_t bytes_per_collective = 0;
+  double bytes_per_worker_per_collective = 0.0;
+  double modelled_seconds_per_collective = 0.0;
+  double compute_seconds = 0.0;   // mean over workers of CPU time computing steps
+  double modelled_seconds = 0.0;  // collectives * modelled_seconds_per_collective
+  double projected_seconds = 0.0; // compute_seconds + modelled_seconds
+  // Measured, per rank (index = rank), and per collective and rank
+  // (index = collective * ranks + rank). On rank 0 only; other ranks hold
+  // only their own entries.
+  std::vector<TransportCost> per_rank;
+  std::vector<CollectiveRecord> log;
+  std::vector<TransportCost> log_per_rank;
+};
+
 // How a run ended, with its counts. Starts as "not run".
 struct RunSummary {
   Termination termination = Termination::kNotRun;
   std::int64_t steps = 0;
   std::int64_t rounds = 0;
-  std::int64_t bytes = 0;
+  std::int64_t bytes = 0;  // modelled bytes sent, summed over workers
   OracleCalls oracle_calls;
+  CommunicationSummary communication;
   double wall_time_s = 0.0;
   // Clipped worker-steps divided by all worker-steps; 0 for unclipped methods.
   double mean_clip_fraction = 0.0;
