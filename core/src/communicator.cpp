@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdlib>
 #include <cassert>
 #include <chrono>
@@ -81,7 +82,16 @@ void ordered_mean(std::span<const Vector> vectors, int divisor, Index begin, Ind
   auto out = mean.segment(begin, length);
   out = vectors[0].segment(begin, length);
   for (std::size_t w = 1; w < vectors.size(); ++w) out += vectors[w].segment(begin, length);
-  out /= static_cast<double>(divisor);
+  divide(out, divisor);
+}
+
+void divide(Eigen::Ref<Vector> values, int divisor) {
+  if (divisor == 1) return;
+  if (std::has_single_bit(static_cast<unsigned>(divisor))) {
+    values *= 1.0 / static_cast<double>(divisor);
+  } else {
+    values /= static_cast<double>(divisor);
+  }
 }
 
 void parallel_ordered_mean(std::span<const Vector> vectors, int divisor, VectorRef mean) {

@@ -143,6 +143,11 @@ void ordered_mean(std::span<const Vector> vectors, int divisor, Index begin, Ind
                   VectorRef mean);
 // The same over all coordinates, in parallel blocks of the caller's arena.
 void parallel_ordered_mean(std::span<const Vector> vectors, int divisor, VectorRef mean);
+// values /= divisor, bitwise. A division costs several multiplications and
+// sits on the MPI chain's serial path; when divisor is a power of two,
+// multiplying by its reciprocal (exact) rounds the same exact value once,
+// so it gives the same bits.
+void divide(Eigen::Ref<Vector> values, int divisor);
 }  // namespace detail
 
 }  // namespace distclip

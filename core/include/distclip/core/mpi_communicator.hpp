@@ -24,14 +24,11 @@ class MpiSession {
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
+  // This process's rank in MPI_COMM_WORLD, and its size.
+  static int rank();
+  static int size();
   // Stops every rank of MPI_COMM_WORLD with `code`; never returns.
   [[noreturn]] static void abort(int code);
-
- private:
-  int rank_ = 0;
-  int size_ = 1;
 };
 
 // How the model and gradient averages are reduced across ranks.
@@ -59,6 +56,9 @@ class MpiCommunicator final : public Communicator {
   ~MpiCommunicator() override;
 
   static constexpr Index kDefaultChunk = Index{1} << 15;  // 256 KiB of doubles
+  // Vectors of at most 4 chunks move in messages of this many doubles
+  // (3840 bytes), under Open MPI's 4 KiB shared-memory eager limit.
+  static constexpr Index kEagerChunk = 480;
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
