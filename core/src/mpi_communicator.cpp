@@ -129,68 +129,55 @@ TransportCost MpiCommunicator::ordered_average(std::span<const Vector> local, Ve
   receives_.reserve(static_cast<std::size_t>(2 * chunks));
   sends_.reserve(static_cast<std::size_t>(2 * chunks));
   TransportCost cost;
-  const auto bytes = [](Index n) { return static_cast<std::int64_t>(n) * 8; };
+  // Chunk k of the vector at `base` to or from `peer`, counted.
+  const auto extent = [&](Index k) { return std::min(chunk, d - k * chunk); };
+  const auto receive = [&](double* base, Index k, int peer, int tag) {
+    check(MPI_Irecv(base + k * chunk, message_count(extent(k)), MPI_DOUBLE, peer, tag, comm_,
+                    &receives_.emplace_back()),
+          "MPI_Irecv");
+    cost.bytes_received += static_cast<std::int64_t>(extent(k)) * 8;
+  };
+  const auto send = [&](double* base, Index k, int peer, int tag) {
+    check(MPI_Isend(base + k * chunk, message_count(extent(k)), MPI_DOUBLE, peer, tag, comm_,
+                    &sends_.emplace_back()),
+          "MPI_Isend");
+    cost.bytes_sent += static_cast<std::int64_t>(extent(k)) * 8;
+  };
 
   // On the last rank the running sum ends in `mean` itself, as in ordered_mean.
   double* running = rank_ == last ? mean.data() : partial_.data();
   if (rank_ > 0) {
-    for (Index k = 0; k < chunks; ++k) {
-      const Index begin = k * chunk;
-      const Index n = std::min(chunk, d - begin);
-      check(MPI_Irecv(running + begin, message_count(n), MPI_DOUBLE, upstream, kReduceTag, comm_,
-                      &receives_.emplace_back()),
-            "MPI_Irecv");
-      cost.bytes_received += bytes(n);
-    }
+    for (Index k = 0; k < chunks; ++k) receive(running, k, upstream, kReduceTag);
   }
   const std::size_t first_broadcast = receives_.size();
   if (rank_ != last) {
-    for (Index k = 0; k < chunks; ++k) {
-      const Index begin = k * chunk;
-      const Index n = std::min(chunk, d - begin);
-      check(MPI_Irecv(mean.data() + begin, message_count(n), MPI_DOUBLE, source, kBroadcastTag,
-                      comm_, &receives_.emplace_back()),
-            "MPI_Irecv");
-      cost.bytes_received += bytes(n);
-    }
+    for (Index k = 0; k < chunks; ++k) receive(mean.data(), k, source, kBroadcastTag);
   }
 
   for (Index k = 0; k < chunks; ++k) {
     const Index begin = k * chunk;
-    const Index n = std::min(chunk, d - begin);
-    Eigen::Map<Vector> sum(running + begin, n);
+    Eigen::Map<Vector> sum(running + begin, extent(k));
     std::size_t w = 0;
     if (rank_ == 0) {
-      sum = local[0].segment(begin, n);
+      sum = local[0].segment(begin, extent(k));
       w = 1;
     } else {
       check(MPI_Wait(&receives_[static_cast<std::size_t>(k)], MPI_STATUS_IGNORE), "MPI_Wait");
     }
-    for (; w < local.size(); ++w) sum += local[w].segment(begin, n);
+    for (; w < local.size(); ++w) sum += local[w].segment(begin, extent(k));
     if (rank_ == last) {
       detail::divide(sum, num_workers());
-      check(MPI_Isend(running + begin, message_count(n), MPI_DOUBLE, forward, kBroadcastTag, comm_,
-                      &sends_.emplace_back()),
-            "MPI_Isend");
+      send(running, k, forward, kBroadcastTag);
     } else {
-      check(MPI_Isend(running + begin, message_count(n), MPI_DOUBLE, downstream, kReduceTag, comm_,
-                      &sends_.emplace_back()),
-            "MPI_Isend");
+      send(running, k, downstream, kReduceTag);
     }
-    cost.bytes_sent += bytes(n);
   }
 
   if (rank_ != last) {
     for (Index k = 0; k < chunks; ++k) {
       check(MPI_Wait(&receives_[first_broadcast + static_cast<std::size_t>(k)], MPI_STATUS_IGNORE),
             "MPI_Wait");
-      if (forward < 0) continue;
-      const Index begin = k * chunk;
-      const Index n = std::min(chunk, d - begin);
-      check(MPI_Isend(mean.data() + begin, message_count(n), MPI_DOUBLE, forward, kBroadcastTag,
-                      comm_, &sends_.emplace_back()),
-            "MPI_Isend");
-      cost.bytes_sent += bytes(n);
+      if (forward >= 0) send(mean.data(), k, forward, kBroadcastTag);
     }
   }
   check(MPI_Waitall(static_cast<int>(sends_.size()), sends_.data(), MPI_STATUSES_IGNORE),
