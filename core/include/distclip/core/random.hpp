@@ -17,6 +17,7 @@ enum class StreamPurpose : std::uint32_t {
   kData = 1,    // generated data of an objective (keyed by its data seed)
   kInit = 2,    // random initial points
   kTest = 3,    // tests and benchmarks
+  kBootstrap = 4,  // resampling in analysis (keyed by the bootstrap seed)
 };
 
 // A stream seeded from (seed, purpose, index) through Boost's seed_seq, which
