@@ -14,11 +14,13 @@
 #include "distclip/objectives/catalog.hpp"
 #include "distclip/core/communicator.hpp"
 #include "distclip/core/network.hpp"
+#include "analyze.hpp"
 #include "execute.hpp"
 #ifdef DISTCLIP_WITH_MPI
 #include "mpi_run.hpp"
 #endif
 #include "output.hpp"
+#include "plot.hpp"
 #include "sweep.hpp"
 #include "version.hpp"
 
@@ -189,23 +191,29 @@ Action add_list_command(CLI::App& app) {
 Action add_sweep_command(CLI::App& app) {
   CLI::App* sweep = app.add_subcommand(
       "sweep",
-      "A grid of runs from a TOML file ([base] settings, [[arm]] and [grid] lists; see "
-      "configs/skip-communication.toml). Writes every run, results.csv (one row per run) and "
-      "table.txt (seeds aggregated) into --out, and prints the table.");
+      "A grid of runs from a TOML file ([base] settings, [[arm]] and [grid] lists, linked "
+      "\"= expression\" values, [tune], [analysis]; see docs/sweeps.md and configs/). Runs "
+      "the cells not already in --out, then writes results.csv (one row per run), table.txt "
+      "and analysis/, and prints the tables.");
   struct State {
     std::string file;
     std::string out;
-    bool overwrite = false;
+    bool force = false;
     int threads = 0;
+    int jobs = 1;
   };
   auto state = std::make_shared<State>();
   sweep->add_option("config", state->file, "the sweep's TOML file")
       ->required()
       ->check(CLI::ExistingFile);
   sweep->add_option("--out", state->out,
-                    "results folder; it appears only when every run is done; default: "
-                    "runs/<config file name without .toml>");
-  sweep->add_flag("--overwrite", state->overwrite, "replace the --out folder if it exists");
+                    "results folder; a second run of the same sweep finishes the cells not yet "
+                    "there; default: runs/<config file name without .toml>");
+  sweep->add_flag("--force", state->force,
+                  "discard the --out folder's results and rerun every cell");
+  sweep->add_option("--jobs,-j", state->jobs,
+                    "cells run at once, each on cores / jobs threads unless --threads says")
+      ->check(CLI::Range(1, 1024));
   CLI::Option* threads = sweep->add_option(
       "--threads", state->threads,
       "oneTBB threads of every run (never changes results); default: the file's, else all cores");
@@ -217,7 +225,78 @@ Action add_sweep_command(CLI::App& app) {
     const SweepPlan plan = load_sweep(state->file, overrides);
     const fs::path out =
         state->out.empty() ? fs::path("runs") / fs::path(state->file).stem() : fs::path(state->out);
-    return run_sweep(plan, state->file, out, state->overwrite, std::cout);
+    return run_sweep(plan, state->file, out, {.jobs = state->jobs, .force = state->force},
+                     std::cout);
+  };
+}
+
+namespace {
+
+// The options shared by analyze and plot: which results, and at which eps.
+struct AnalyzeState {
+  std::string results;
+  std::vector<double> targets;
+  std::string criterion;
+  double efficiency = 0.0;
+};
+
+void add_analyze_options(CLI::App* command, AnalyzeState& state) {
+  command->add_option("results", state.results, "a sweep's results folder (its --out)")
+      ->required();
+  command->add_option("--targets", state.targets,
+                      "measure T(eps) at these eps (default: the sweep's [analysis] targets, "
+                      "else each run's target)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--criterion", state.criterion,
+                      "what must be <= eps: ergodic, min or last (default: each run's)")
+      ->check(CLI::IsMember({"ergodic", "min", "last"}));
+  command->add_option("--efficiency-threshold", state.efficiency,
+                      "linear speedup holds while S(N)/N >= this (default: the sweep's, else 0.8)")
+      ->check(CLI::Range(1e-9, 1.0));
+}
+
+AnalyzeOptions analyze_options(const AnalyzeState& state) {
+  AnalyzeOptions options;
+  options.targets = state.targets;
+  if (!state.criterion.empty()) options.criterion = parse_stop_criterion(state.criterion);
+  if (state.efficiency > 0.0) options.efficiency_threshold = state.efficiency;
+  return options;
+}
+
+}  // namespace
+
+Action add_analyze_command(CLI::App& app) {
+  CLI::App* analyze_command = app.add_subcommand(
+      "analyze",
+      "Measures a finished sweep: steps and rounds to eps with 95% intervals over seeds, "
+      "power-law fits against 1/eps and N beside Theorem 1's exponents, speedup against N. "
+      "Prints the tables and writes them to RESULTS/table.txt and RESULTS/analysis/ (CSV, JSON).");
+  auto state = std::make_shared<AnalyzeState>();
+  add_analyze_options(analyze_command, *state);
+  return [state]() {
+    const SweepResults results = load_results(state->results);
+    write_analysis(results, analyze(results, analyze_options(*state)), std::cout);
+    return 0;
+  };
+}
+
+Action add_plot_command(CLI::App& app) {
+  CLI::App* plot = app.add_subcommand(
+      "plot",
+      "Draws a finished sweep with gnuplot into RESULTS/figures/ (PNG and SVG, with the "
+      "gnuplot scripts): gradient norm and loss against iterations, rounds and time, clipping "
+      "fraction, T(eps) and R(eps) with fitted and theory slopes, speedup against N.");
+  auto state = std::make_shared<AnalyzeState>();
+  add_analyze_options(plot, *state);
+  return [state]() {
+    const SweepResults results = load_results(state->results);
+    const SweepAnalysis analysis = analyze(results, analyze_options(*state));
+    const auto files = render_figures(analysis, results.folder / "figures");
+    for (const fs::path& file : files) {
+      fmt::print("{}\n", fs::absolute(file).lexically_normal().string());
+    }
+    if (files.empty()) fmt::print("nothing to draw: the sweep has no finished runs\n");
+    return 0;
   };
 }
 
@@ -231,7 +310,9 @@ int main_program(int argc, const char* const* argv) {
   app.fallthrough(false);
   const std::map<std::string, Action> actions = {{"run", add_run_command(app)},
                                                  {"list", add_list_command(app)},
-                                                 {"sweep", add_sweep_command(app)}};
+                                                 {"sweep", add_sweep_command(app)},
+                                                 {"analyze", add_analyze_command(app)},
+                                                 {"plot", add_plot_command(app)}};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -15,6 +15,8 @@ using Action = std::function<int()>;
 Action add_run_command(CLI::App& app);
 Action add_list_command(CLI::App& app);
 Action add_sweep_command(CLI::App& app);
+Action add_analyze_command(CLI::App& app);
+Action add_plot_command(CLI::App& app);
 
 // Parses `argv` and runs the chosen command, printing errors as one line
 // on stderr: the whole program, callable from tests.

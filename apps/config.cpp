@@ -244,6 +244,18 @@ const std::array kParameters = {
               "measure the averaged iterate every this many steps, and at the end", "1",
               [](RunConfig& c, const Value& v) { c.options.eval_every = as_integer(v); },
               [](const RunConfig& c) -> Value { return c.options.eval_every; }, always},
+    Parameter{"trace-every", "Run", ValueType::kInteger, "an integer >= 1",
+              "trace.jsonl keeps the evaluations at multiples of this step, and the last; the "
+              "stop rule and Theorem 1's ergodic average still see every evaluation",
+              "1",
+              [](RunConfig& c, const Value& v) {
+                if (as_integer(v) < 1) {
+                  throw ConfigError(fmt::format("trace-every = {}, must be an integer >= 1",
+                                                as_integer(v)));
+                }
+                c.trace_every = as_integer(v);
+              },
+              [](const RunConfig& c) -> Value { return c.trace_every; }, always},
     Parameter{"target", "Run", ValueType::kNumber, "a number > 0",
               "eps: stop at the first evaluation where the criterion is <= eps",
               "none: run all steps",

@@ -62,6 +62,9 @@ struct RunConfig {
   std::string network = "infiniband-100g";
   std::optional<double> network_latency;
   std::optional<double> network_bandwidth;
+  // trace.jsonl keeps the evaluations at multiples of this step, and the
+  // last; the stop rule still sees every evaluation.
+  std::int64_t trace_every = 1;
   RunConfig();  // options.threads defaults to every core
 };
 

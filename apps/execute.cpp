@@ -53,7 +53,7 @@ void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcom
 RunOutcome execute_into(const RunConfig& config, Communicator& communicator,
                         const std::filesystem::path* folder) {
   if (folder == nullptr) return execute(config, communicator, nullptr);
-  TraceWriter trace(*folder / "trace.jsonl");
+  TraceWriter trace(*folder / "trace.jsonl", config.trace_every);
   RunOutcome outcome = execute(config, communicator, &trace);
   trace.close();
   write_outcome(*folder, outcome);

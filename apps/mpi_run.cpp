@@ -106,12 +106,12 @@ int run_with(const MpiSession& session, const RunConfig& config, const std::stri
 
   std::optional<OutputFolder> folder;
   try {
-    TraceBuffer trace;
+    TraceBuffer trace(config.trace_every);
     const RunOutcome outcome = execute(config, communicator, root ? &trace : nullptr);
     if (root) {
       if (!out.empty()) {
         folder.emplace(out, overwrite);
-        write_file(folder->staging() / "trace.jsonl", trace.text());
+        write_file(folder->staging() / "trace.jsonl", trace.finish());
         write_outcome(folder->staging(), outcome);
         folder->commit();
       }

@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -88,38 +89,63 @@ nlohmann::ordered_json record_to_json(const EvalRecord& r) {
           {"projected_time_s", r.projected_time_s}};
 }
 
-TraceWriter::TraceWriter(const fs::path& file) : file_(file), stream_(file) {
-  check_writable(file_, stream_);
-}
-
-ObserverDecision TraceWriter::on_evaluation(const EvalRecord& record) {
-  stream_ << record_to_json(record).dump() << '\n';
-  check_writable(file_, stream_);
+ObserverDecision TraceObserver::on_evaluation(const EvalRecord& record) {
+  if (record.step % every_ == 0) {
+    keep(record);
+    skipped_.reset();
+  } else {
+    skipped_ = record;
+  }
   return ObserverDecision::kContinue;
 }
 
+void TraceObserver::keep_last() {
+  if (skipped_) keep(*skipped_);
+  skipped_.reset();
+}
+
+TraceWriter::TraceWriter(const fs::path& file, std::int64_t every)
+    : TraceObserver(every), file_(file), stream_(file) {
+  check_writable(file_, stream_);
+}
+
+void TraceWriter::keep(const EvalRecord& record) {
+  stream_ << record_to_json(record).dump() << '\n';
+  check_writable(file_, stream_);
+}
+
 void TraceWriter::close() {
+  keep_last();
   stream_.flush();
   check_writable(file_, stream_);
   stream_.close();
   check_writable(file_, stream_);
 }
 
-ObserverDecision TraceBuffer::on_evaluation(const EvalRecord& record) {
+void TraceBuffer::keep(const EvalRecord& record) {
   text_ += record_to_json(record).dump();
   text_ += '\n';
-  return ObserverDecision::kContinue;
 }
 
-std::string sha256_hex(const Vector& x) {
+const std::string& TraceBuffer::finish() {
+  keep_last();
+  return text_;
+}
+
+std::string sha256_hex(std::string_view bytes) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
-  const bool ok = EVP_Digest(x.data(), sizeof(double) * static_cast<std::size_t>(x.size()),
-                             digest.data(), &length, EVP_sha256(), nullptr) == 1;
-  if (!ok) throw std::runtime_error("SHA-256 of the final iterate failed (OpenSSL)");
+  const bool ok = EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(),
+                             nullptr) == 1;
+  if (!ok) throw std::runtime_error("SHA-256 failed (OpenSSL)");
   std::string hex;
   for (unsigned int k = 0; k < length; ++k) hex += fmt::format("{:02x}", digest[k]);
   return hex;
+}
+
+std::string sha256_hex(const Vector& x) {
+  return sha256_hex(std::string_view(reinterpret_cast<const char*>(x.data()),
+                                     sizeof(double) * static_cast<std::size_t>(x.size())));
 }
 
 namespace {
@@ -237,6 +263,33 @@ void write_file(const fs::path& file, const std::string& content) {
 
 void write_json(const fs::path& file, const nlohmann::ordered_json& json) {
   write_file(file, json.dump(2) + '\n');
+}
+
+void write_file_atomically(const fs::path& file, std::string_view content) {
+  fs::path temporary = file;
+  temporary += fmt::format(".tmp-{}", ::getpid());
+  const auto fail = [&](const fs::path& which) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temporary.c_str());
+    return std::runtime_error(fmt::format("cannot write {}: {}", which.string(), reason));
+  };
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw fail(file);
+  for (std::size_t written = 0; written < content.size();) {
+    const ssize_t n = ::write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw fail(file);
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    throw fail(file);
+  }
+  if (::close(fd) != 0) throw fail(file);
+  if (::rename(temporary.c_str(), file.c_str()) != 0) throw fail(file);
 }
 
 }  // namespace distclip::app

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -48,32 +49,54 @@ void check_writable(const std::filesystem::path& file, std::ostream& stream);
 // An EvalRecord as one JSON object (NaN becomes null).
 nlohmann::ordered_json record_to_json(const EvalRecord& record);
 
-// Writes every evaluation as one line of JSON.
-class TraceWriter final : public Observer {
+// The evaluations a trace keeps: those at steps that are multiples of
+// `every` (the trace-every parameter), and the last one, whatever its step.
+class TraceObserver : public Observer {
  public:
-  explicit TraceWriter(const std::filesystem::path& file);
-  ObserverDecision on_evaluation(const EvalRecord& record) override;
-  // Flushes and checks that everything reached the file.
+  explicit TraceObserver(std::int64_t every) : every_(every) {}
+  ObserverDecision on_evaluation(const EvalRecord& record) final;
+
+ protected:
+  // Records the last evaluation if it was skipped; call once, at the end.
+  void keep_last();
+  virtual void keep(const EvalRecord& record) = 0;
+
+ private:
+  std::int64_t every_;
+  std::optional<EvalRecord> skipped_;
+};
+
+// Writes the kept evaluations as lines of JSON.
+class TraceWriter final : public TraceObserver {
+ public:
+  TraceWriter(const std::filesystem::path& file, std::int64_t every);
+  // Writes the last evaluation, flushes and checks that everything reached
+  // the file.
   void close();
 
  private:
+  void keep(const EvalRecord& record) override;
   std::filesystem::path file_;
   std::ofstream stream_;
 };
 
-// Keeps every evaluation as a line of JSON, to be written once the run is
+// Keeps the evaluations as lines of JSON, to be written once the run is
 // over: an MPI run creates its folder only then, so that a rank that fails
 // and takes rank 0 down with it leaves nothing behind.
-class TraceBuffer final : public Observer {
+class TraceBuffer final : public TraceObserver {
  public:
-  ObserverDecision on_evaluation(const EvalRecord& record) override;
-  const std::string& text() const { return text_; }
+  explicit TraceBuffer(std::int64_t every) : TraceObserver(every) {}
+  // The whole trace, the last evaluation included; call after the run.
+  const std::string& finish();
 
  private:
+  void keep(const EvalRecord& record) override;
   std::string text_;
 };
 
-// Hex SHA-256 of the bytes of `x` (little-endian IEEE doubles).
+// Hex SHA-256 of `bytes`, and of the bytes of `x` (little-endian IEEE
+// doubles).
+std::string sha256_hex(std::string_view bytes);
 std::string sha256_hex(const Vector& x);
 
 nlohmann::ordered_json constants_to_json(const OracleConstants& constants, double f_x0);
@@ -102,5 +125,10 @@ void write_file(const std::filesystem::path& file, const std::string& content);
 
 // Writes `json` to `file`, pretty-printed, checking for errors.
 void write_json(const std::filesystem::path& file, const nlohmann::ordered_json& json);
+
+// Writes `content` to a temporary file beside `file`, flushes it to disk
+// and renames it over `file`: a reader sees the old file or the whole new
+// one, never a part, even if the process is killed.
+void write_file_atomically(const std::filesystem::path& file, std::string_view content);
 
 }  // namespace distclip::app

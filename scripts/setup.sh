@@ -11,6 +11,8 @@ packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
   libssl-dev  # SHA-256 of final iterates (libcrypto)
   libopenmpi-dev openmpi-bin  # the MPI backend (DISTCLIP_WITH_MPI)
+  libmuparser-dev  # linked sweep parameters: I = ceil(1 / (2 N eps))
+  gnuplot-nox  # distclip plot
 )
 
 missing=()

@@ -20,16 +20,4 @@ double mean(std::span<const double> values) {
   return std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
 }
 
-std::optional<double> censored_median(std::span<const std::optional<double>> times) {
-  std::vector<double> observed;
-  for (const auto& time : times) {
-    if (time) observed.push_back(*time);
-  }
-  // At least half of all runs, censored ones included, must have reached eps.
-  const std::size_t needed = (times.size() + 1) / 2;
-  if (times.empty() || observed.size() < needed) return std::nullopt;
-  std::sort(observed.begin(), observed.end());
-  return observed[needed - 1];
-}
-
 }  // namespace distclip

@@ -49,7 +49,7 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
       {"dof", "4"},               {"algorithm", "sgd"},  {"workers", "1"},
       {"sync-interval", "5"},     {"step-size", "0.2"},  {"clip-threshold", "0.7"},
       {"clip-option", "max"},     {"steps", "11"},       {"seed", "123"},
-      {"eval-every", "3"},        {"target", "0.05"},    {"criterion", "last"},
+      {"eval-every", "3"},        {"trace-every", "4"},  {"target", "0.05"},    {"criterion", "last"},
       {"divergence-bound", "1e6"}, {"network", "ethernet-10g"}, {"network-latency", "2e-06"},
       {"network-bandwidth", "5e9"}, {"allreduce", "tree"},   {"threads", "3"},
       {"backend", "threads"},     {"reduction", "fast"}, {"inject-failure", "1:3:kill"}};

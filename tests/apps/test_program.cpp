@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -18,56 +19,18 @@
 #include "config.hpp"
 #include "distclip/algorithms/algorithm.hpp"
 #include "distclip/objectives/catalog.hpp"
+#include "program_fixture.hpp"
 #include "sweep.hpp"
 
 namespace distclip::app {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct Result {
-  int status;
-  std::string out;
-  std::string err;
-};
-
-Result run_program(const std::vector<std::string>& args) {
-  std::vector<const char*> argv{"distclip"};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::ostringstream out, err;
-  std::streambuf* old_out = std::cout.rdbuf(out.rdbuf());
-  std::streambuf* old_err = std::cerr.rdbuf(err.rdbuf());
-  const int status = main_program(static_cast<int>(argv.size()), argv.data());
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
-  return {status, out.str(), err.str()};
-}
-
-// A fresh folder per test, removed afterwards.
-class Program : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           (std::string("distclip-") + info->name() + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-};
-
-nlohmann::json read_json(const fs::path& file) {
-  std::ifstream in(file);
-  return nlohmann::json::parse(in);
-}
-
-std::vector<nlohmann::json> read_lines(const fs::path& file) {
-  std::ifstream in(file);
-  std::vector<nlohmann::json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
+using cli_test::Program;
+using cli_test::read_json;
+using cli_test::read_lines;
+using cli_test::Result;
+using cli_test::run_program;
 
 const std::vector<std::string> kSketch = {
     "run",           "--objective", "double-well", "--dim",          "100",
@@ -267,14 +230,22 @@ seed = [1, 2]
   std::vector<std::string> lines;
   for (std::string line; std::getline(csv, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 1u + 6u);  // header, (1 + 2 arms) x 2 seeds
-  EXPECT_EQ(lines[0].rfind("cell,objective,dim,", 0), 0u) << lines[0];
-  for (int cell = 0; cell < 6; ++cell) {
-    EXPECT_TRUE(fs::exists(out / "cells" / std::to_string(cell) / "summary.json"));
+  EXPECT_EQ(lines[0].rfind("cell,series,objective,dim,", 0), 0u) << lines[0];
+  const nlohmann::json manifest = read_json(out / "sweep.json");
+  ASSERT_EQ(manifest["cells"].size(), 6u);
+  for (const auto& cell : manifest["cells"]) {
+    EXPECT_TRUE(fs::exists(out / cell["folder"].get<std::string>() / "summary.json"));
   }
+  EXPECT_EQ(manifest["state"], "complete");
   EXPECT_TRUE(fs::exists(out / "table.txt"));
   EXPECT_TRUE(fs::exists(out / "sweep.toml"));
-  // Seeds are aggregated: one table row per arm setting.
-  EXPECT_NE(r.out.find("celgc                            4     2"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(out / "analysis" / "complexity.csv"));
+  // Seeds are aggregated: one row per series (eps = 100, N = 2, 2 runs, both
+  // reached).
+  std::ifstream complexity(out / "analysis" / "complexity.csv");
+  const std::string text(std::istreambuf_iterator<char>(complexity), {});
+  EXPECT_NE(text.find("\"algorithm = celgc, sync-interval = 4\",100,2,2,2,0,40,"), std::string::npos)
+      << text;
 }
 
 TEST_F(Program, ABadSweepIsRejectedBeforeAnythingRuns) {
@@ -287,7 +258,7 @@ TEST_F(Program, ABadSweepIsRejectedBeforeAnythingRuns) {
 }
 
 TEST(ShippedConfigs, ResolveAndHaveTheExpectedShape) {
-  const SweepPlan plan = load_sweep(DISTCLIP_SOURCE_DIR "/configs/skip-communication.toml", {});
+  const SweepPlan plan = load_sweep(DISTCLIP_SOURCE_DIR "/configs/paper-synthetic.toml", {});
   EXPECT_EQ(plan.cells.size(), 18u);  // (1 naive + 5 intervals) x 3 seeds
   EXPECT_EQ(plan.varying_keys,
             (std::vector<std::string>{"algorithm", "sync-interval", "seed"}));
@@ -295,6 +266,23 @@ TEST(ShippedConfigs, ResolveAndHaveTheExpectedShape) {
     EXPECT_EQ(cell.config.options.num_workers, 8);
     EXPECT_TRUE(cell.config.options.target.has_value());
   }
+  // The eps sweep: Theorem 1's rules, linked to eps.
+  const SweepPlan eps = load_sweep(DISTCLIP_SOURCE_DIR "/configs/eps-sweep.toml", {});
+  EXPECT_EQ(eps.cells.size(), 35u);  // 7 eps x 5 seeds
+  EXPECT_EQ(eps.varying_keys, (std::vector<std::string>{"seed", "target"}));  // toml++ sorts keys
+  for (const SweepCell& cell : eps.cells) {
+    const RunOptions& o = cell.config.options;
+    const double target = *o.target;
+    // gamma = 2 N eps^2 / (sigma L0) with L0 = 2 on the double well.
+    EXPECT_DOUBLE_EQ(o.clip_threshold, 2.0 * 4 * target * target / 2.0);
+    EXPECT_DOUBLE_EQ(o.step_size, o.clip_threshold / 5.0);
+    EXPECT_EQ(o.sync_interval, std::max(1, static_cast<int>(std::floor(1.0 / (8.0 * target)))));
+  }
+  // The speedup sweep: two named arms over N.
+  const SweepPlan speedup = load_sweep(DISTCLIP_SOURCE_DIR "/configs/speedup.toml", {});
+  EXPECT_EQ(speedup.cells.size(), 60u);  // 2 arms x 6 N x 5 seeds
+  EXPECT_EQ(speedup.varying_keys, (std::vector<std::string>{"arm", "seed", "workers"}));
+  EXPECT_EQ(speedup.cells.front().series, "arm = theory, workers = 1");
   const RunConfig example = resolve(settings_from_table(
       parse_toml_file(DISTCLIP_SOURCE_DIR "/configs/example-run.toml"), "example-run.toml"));
   EXPECT_EQ(example.algorithm, "celgc");
