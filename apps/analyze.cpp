@@ -664,9 +664,12 @@ void write_analysis(const SweepResults& results, const SweepAnalysis& analysis, 
   std::string text;
   if (!analysis.description.empty()) text += analysis.description + "\n\n";
   if (table.rows() > 0) {
-    text += fmt::format("Steps and rounds to eps ({} criterion): median over seeds [95% bootstrap "
-                        "CI];\n\"> B\": fewer than half of the runs reached eps within the budget B.\n\n",
-                        analysis.criterion);
+    text += fmt::format(
+        "Steps and rounds to eps ({} criterion): median over seeds [95% bootstrap CI];\n"
+        "\"> B\": fewer than half of the runs reached eps within the budget B.\n"
+        "time, projected: median measured time to eps, and the time it would take on N nodes\n"
+        "of the run's network (docs/network-model.md).\n\n",
+        analysis.criterion);
     text += table.to_text() + "\n";
   }
   text += runs_table.to_text();
