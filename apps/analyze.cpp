@@ -242,6 +242,7 @@ SweepResults load_results(const fs::path& out) {
     run.index = cell["index"].get<std::size_t>();
     run.series = cell["series"].get<std::string>();
     run.values = cell["values"];
+    run.config = cell["config"];
     run.folder = cell["folder"].get<std::string>();
     run.status = cell["status"].get<std::string>();
     run.error = cell.value("error", "");
@@ -441,7 +442,7 @@ std::string results_csv(const SweepResults& results) {
   std::vector<std::string> keys;
   for (const Parameter& parameter : parameters()) {
     const bool read = std::ranges::any_of(results.runs, [&](const RunRecord& run) {
-      return !run.summary.is_null() && run.summary["config"].contains(std::string(parameter.key));
+      return run.config.contains(std::string(parameter.key));
     });
     if (read) keys.emplace_back(parameter.key);
   }
@@ -459,7 +460,7 @@ std::string results_csv(const SweepResults& results) {
     std::vector<std::string> row{std::to_string(run.index), run.series};
     const Json& s = run.summary;
     for (const std::string& key : keys) {
-      row.push_back(!s.is_null() && s["config"].contains(key) ? text_of(s["config"][key]) : "");
+      row.push_back(run.config.contains(key) ? text_of(run.config[key]) : "");
     }
     if (s.is_null()) {
       row.push_back(run.status);

@@ -111,6 +111,7 @@ struct RunRecord {
   std::size_t index = 0;
   std::string series;          // the varying keys except seed
   nlohmann::ordered_json values;  // varying, linked and tuned keys of this cell
+  nlohmann::ordered_json config;  // its resolved configuration
   std::string folder;          // relative to the results folder
   std::string status;          // target_reached, budget_exhausted, diverged, failed, ...
   std::string error;           // why it failed

@@ -808,7 +808,8 @@ int run_sweep(const SweepPlan& plan, const fs::path& file, const fs::path& out,
                  {"hash", batch[k].hash},
                  {"folder", (fs::path("cells") / batch[k].hash.substr(0, 16)).string()},
                  {"values", settings_json(plan.cells[k], batch[k].config, recorded)},
-                 {"status", results[k].failed ? "failed" : results[k].status}};
+                 {"status", results[k].failed ? "failed" : results[k].status},
+                 {"config", config_to_json(batch[k].config)}};
     if (results[k].failed) {
       cell["error"] = results[k].error;
       ++failed;

@@ -318,5 +318,34 @@ seed = [1, 2, 3]
             std::string::npos);
 }
 
+TEST_F(Sweep, AFailedCellIsRecordedAndTheOthersGoOn) {
+  // The second arm's run throws before its third average.
+  const fs::path file = write("failing.toml", "name = \"failing\"\n[base]\n" + kQuick + R"toml(
+step-size = 0.05
+steps = 50
+[[arm]]
+seed = 1
+[[arm]]
+seed = 2
+inject-failure = "0:3"
+)toml");
+  const fs::path out = dir_ / "out";
+  const Result r = run_program({"sweep", file.string(), "--out", out.string()});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("FAILED: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1 of 2 cells FAILED"), std::string::npos) << r.out;
+  const nlohmann::json manifest = read_json(out / "sweep.json");
+  EXPECT_EQ(manifest["cells"][0]["status"], "budget_exhausted");
+  EXPECT_EQ(manifest["cells"][1]["status"], "failed");
+  EXPECT_FALSE(manifest["cells"][1]["error"].get<std::string>().empty());
+  EXPECT_FALSE(fs::exists(out / manifest["cells"][1]["folder"].get<std::string>()));
+  const std::string csv = read_text(out / "results.csv");
+  EXPECT_NE(csv.find(",failed,"), std::string::npos) << csv;
+  // A rerun keeps the finished cell and tries the failed one again.
+  const Result again = run_program({"sweep", file.string(), "--out", out.string()});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.out.find("1 of 2 runs already done"), std::string::npos) << again.out;
+}
+
 }  // namespace
 }  // namespace distclip::app
