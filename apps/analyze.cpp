@@ -74,7 +74,7 @@ Hit first_hit(const RunRecord& run, double eps, StopCriterion criterion) {
   for (const TracePoint& point : run.trace) {
     if (point.step > 0 && metric(point, criterion) <= eps) return {true, &point};
   }
-  if (run.status == "target_reached" || run.status == "failed") return {false, nullptr};
+  if (run.status == "target_reached") return {false, nullptr};
   return {true, nullptr};
 }
 
@@ -139,26 +139,16 @@ std::vector<double> field(std::span<const Measurement* const> group, double Meas
   return values;
 }
 
-double median_or_inf(const std::vector<double>& values) {
-  std::vector<double> sorted = values;
-  std::ranges::sort(sorted);
-  return sorted.empty() ? kNaN : quantile_of_sorted(sorted, 0.5);
-}
-
 // The slope, rounded to an integer, of log I against log x over a series:
 // the theory's round count is T / I, so its exponent is T's minus this.
 double interval_exponent(std::span<const std::pair<double, int>> x_and_interval) {
-  double sx = 0, sy = 0, sxx = 0, sxy = 0;
-  const double n = static_cast<double>(x_and_interval.size());
+  std::vector<double> log_x, log_interval;
   for (const auto& [x, interval] : x_and_interval) {
-    const double lx = std::log(x), ly = std::log(static_cast<double>(interval));
-    sx += lx;
-    sy += ly;
-    sxx += lx * lx;
-    sxy += lx * ly;
+    log_x.push_back(std::log(x));
+    log_interval.push_back(std::log(static_cast<double>(interval)));
   }
-  const double denominator = n * sxx - sx * sx;
-  return denominator > 0 ? std::round((n * sxy - sx * sy) / denominator) : 0.0;
+  const LeastSquares fit = least_squares(log_x, log_interval);
+  return fit.x_squares > 0.0 ? std::round(fit.slope) : 0.0;
 }
 
 std::vector<Curve> curves_of(const SweepResults& results) {
@@ -334,9 +324,9 @@ SweepAnalysis analyze(const SweepResults& results, const AnalyzeOptions& options
     point.rounds = bootstrap_median(field(group, &Measurement::rounds));
     point.iterations_mean = mean(field(group, &Measurement::steps));
     point.rounds_mean = mean(field(group, &Measurement::rounds));
-    point.bytes = median_or_inf(field(group, &Measurement::bytes));
-    point.wall_time_s = median_or_inf(field(group, &Measurement::wall_time_s));
-    point.projected_time_s = median_or_inf(field(group, &Measurement::projected_time_s));
+    point.bytes = median(field(group, &Measurement::bytes));
+    point.wall_time_s = median(field(group, &Measurement::wall_time_s));
+    point.projected_time_s = median(field(group, &Measurement::projected_time_s));
     analysis.complexity.push_back(point);
   }
 
@@ -391,10 +381,10 @@ SweepAnalysis analyze(const SweepResults& results, const AnalyzeOptions& options
     point.iterations = bootstrap_ratio_of_medians(field(single->second, &Measurement::steps),
                                                   field(groups[key], &Measurement::steps));
     point.efficiency = point.iterations.value / workers;
-    point.wall_time = median_or_inf(field(single->second, &Measurement::wall_time_s)) /
-                      median_or_inf(field(groups[key], &Measurement::wall_time_s));
-    point.projected_time = median_or_inf(field(single->second, &Measurement::projected_time_s)) /
-                           median_or_inf(field(groups[key], &Measurement::projected_time_s));
+    point.wall_time = median(field(single->second, &Measurement::wall_time_s)) /
+                      median(field(groups[key], &Measurement::wall_time_s));
+    point.projected_time = median(field(single->second, &Measurement::projected_time_s)) /
+                           median(field(groups[key], &Measurement::projected_time_s));
     analysis.speedup.push_back(point);
   }
   std::ranges::stable_sort(analysis.speedup, [](const SpeedupPoint& a, const SpeedupPoint& b) {

@@ -17,17 +17,32 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-struct LeastSquares {
-  double slope = 0.0;
-  double intercept = 0.0;
-  double residual_squares = 0.0;  // sum of squared residuals
-  double total_squares = 0.0;     // sum of squared deviations of y from its mean
-  double x_squares = 0.0;         // sum of squared deviations of x from its mean
-};
+void check_groups(std::span<const FitGroup> groups) {
+  const auto where = [](std::size_t g) { return "fit_power_law: groups[" + std::to_string(g) + "]"; };
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const FitGroup& group = groups[g];
+    if (!(std::isfinite(group.x) && group.x > 0.0)) {
+      throw std::invalid_argument(where(g) + ".x = " + detail::shortest(group.x) +
+                                  ", must be finite and > 0");
+    }
+    if (group.values.empty()) {
+      throw std::invalid_argument(where(g) + ".values is empty, must hold at least one run");
+    }
+    for (std::size_t i = 0; i < group.values.size(); ++i) {
+      // A count of 0 has no logarithm; NaN and -inf are no run at all.
+      if (!(group.values[i] > 0.0)) {
+        throw std::invalid_argument(where(g) + ".values[" + std::to_string(i) +
+                                    "] = " + detail::shortest(group.values[i]) +
+                                    ", must be > 0 or +inf (censored)");
+      }
+    }
+  }
+}
 
-// y = intercept + slope x by ordinary least squares, from centred sums (the
-// uncentred normal equations lose digits when log x is far from 0). Needs two
-// distinct x.
+}  // namespace
+
+// From centred sums: the uncentred normal equations lose digits when log x
+// is far from 0.
 LeastSquares least_squares(std::span<const double> x, std::span<const double> y) {
   const double n = static_cast<double>(x.size());
   double x_mean = 0.0;
@@ -53,30 +68,6 @@ LeastSquares least_squares(std::span<const double> x, std::span<const double> y)
   }
   return fit;
 }
-
-void check_groups(std::span<const FitGroup> groups) {
-  const auto where = [](std::size_t g) { return "fit_power_law: groups[" + std::to_string(g) + "]"; };
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    const FitGroup& group = groups[g];
-    if (!(std::isfinite(group.x) && group.x > 0.0)) {
-      throw std::invalid_argument(where(g) + ".x = " + detail::shortest(group.x) +
-                                  ", must be finite and > 0");
-    }
-    if (group.values.empty()) {
-      throw std::invalid_argument(where(g) + ".values is empty, must hold at least one run");
-    }
-    for (std::size_t i = 0; i < group.values.size(); ++i) {
-      // A count of 0 has no logarithm; NaN and -inf are no run at all.
-      if (!(group.values[i] > 0.0)) {
-        throw std::invalid_argument(where(g) + ".values[" + std::to_string(i) +
-                                    "] = " + detail::shortest(group.values[i]) +
-                                    ", must be > 0 or +inf (censored)");
-      }
-    }
-  }
-}
-
-}  // namespace
 
 std::optional<PowerLawFit> fit_power_law(std::span<const FitGroup> groups, const BootstrapOptions& options) {
   detail::check_bootstrap_options("fit_power_law", options);

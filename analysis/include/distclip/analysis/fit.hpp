@@ -34,6 +34,16 @@ struct PowerLawFit {
   double fit_high = 0.0;
 };
 
+// y = intercept + slope x by ordinary least squares. Needs two distinct x.
+struct LeastSquares {
+  double slope = 0.0;
+  double intercept = 0.0;
+  double residual_squares = 0.0;  // sum of squared residuals
+  double total_squares = 0.0;     // sum of squared deviations of y from its mean
+  double x_squares = 0.0;         // sum of squared deviations of x from its mean
+};
+LeastSquares least_squares(std::span<const double> x, std::span<const double> y);
+
 // Ordinary least squares of log(median of each group) on log(x). Groups
 // whose median is censored are left out (they say only that y exceeds the
 // budget). Empty when fewer than 2 groups remain or every x is the same.
