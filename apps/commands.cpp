@@ -78,49 +78,63 @@ std::string parameter_keys(const std::vector<std::string_view>& keys) {
 
 }  // namespace
 
+RunParameterOptions add_run_parameters(CLI::App* command) {
+  auto state = std::make_shared<RunParameterOptions::State>();
+  command
+      ->add_option("--config", state->config,
+                   "TOML file of run parameters, keys spelled as these options (configs/); "
+                   "options given on the command line override it")
+      ->check(CLI::ExistingFile);
+  for (const Parameter& parameter : parameters()) {
+    const std::string key(parameter.key);
+    const std::string description = fmt::format("{}; {}; default: {}", parameter.help,
+                                                parameter.accepted, parameter.fallback);
+    state->options[key] = command->add_option("--" + key, state->texts[key], description)
+                              ->type_name(std::string(type_label(parameter.type)))
+                              ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+                              ->group(std::string(parameter.group));
+  }
+  return RunParameterOptions(std::move(state));
+}
+
+std::vector<Setting> RunParameterOptions::settings() const {
+  std::vector<Setting> settings;
+  if (!state_->config.empty()) {
+    settings = settings_from_table(parse_toml_file(state_->config), state_->config);
+  }
+  for (const Parameter& parameter : parameters()) {
+    const std::string key(parameter.key);
+    if (state_->options.at(key)->count() > 0) {
+      settings.push_back({key, parse_text(parameter, state_->texts.at(key)), "--" + key});
+    }
+  }
+  return settings;
+}
+
+RunConfig RunParameterOptions::resolve_config() const {
+  const std::vector<Setting> given = settings();
+  RunConfig config = resolve(given);
+  if (launcher_rank() == 0) warn_unused(config, given);
+  return config;
+}
+
 Action add_run_command(CLI::App& app) {
   CLI::App* run = app.add_subcommand(
       "run",
       "One run: N workers on threads run an algorithm on an objective. Writes trace.jsonl (one "
       "JSON line per evaluation) and summary.json into --out, and prints a short summary.");
   struct State {
-    std::map<std::string, std::string, std::less<>> texts;
-    std::map<std::string, CLI::Option*, std::less<>> options;
-    std::string config;
     std::string out;
     bool overwrite = false;
   };
   auto state = std::make_shared<State>();
-  run->add_option("--config", state->config,
-                  "TOML file of run parameters, keys spelled as these options (configs/); "
-                  "options given on the command line override it")
-      ->check(CLI::ExistingFile);
+  const RunParameterOptions run_parameters = add_run_parameters(run);
   run->add_option("--out", state->out,
                   "folder for trace.jsonl and summary.json; it appears only when the run is "
                   "complete. Without --out nothing is written");
   run->add_flag("--overwrite", state->overwrite, "replace the --out folder if it exists");
-  for (const Parameter& parameter : parameters()) {
-    const std::string key(parameter.key);
-    const std::string description = fmt::format("{}; {}; default: {}", parameter.help,
-                                                parameter.accepted, parameter.fallback);
-    state->options[key] = run->add_option("--" + key, state->texts[key], description)
-                              ->type_name(std::string(type_label(parameter.type)))
-                              ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
-                              ->group(std::string(parameter.group));
-  }
-  return [state]() {
-    std::vector<Setting> settings;
-    if (!state->config.empty()) {
-      settings = settings_from_table(parse_toml_file(state->config), state->config);
-    }
-    for (const Parameter& parameter : parameters()) {
-      const std::string key(parameter.key);
-      if (state->options.at(key)->count() > 0) {
-        settings.push_back({key, parse_text(parameter, state->texts.at(key)), "--" + key});
-      }
-    }
-    const RunConfig config = resolve(settings);
-    if (launcher_rank() == 0) warn_unused(config, settings);
+  return [state, run_parameters]() {
+    const RunConfig config = run_parameters.resolve_config();
     if (use_mpi(config.execution.backend)) {
 #ifdef DISTCLIP_WITH_MPI
       return run_on_mpi(config, state->out, state->overwrite);
