@@ -84,6 +84,11 @@ Runner::Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communi
   models_.assign(static_cast<std::size_t>(local_.size()), x0);
   gradients_.assign(static_cast<std::size_t>(local_.size()), Vector::Zero(d));
   norms_.assign(static_cast<std::size_t>(local_.size()), 0.0);
+  spreads_.assign(norms_.size(), 0.0);
+  model_norms_.assign(norms_.size(), 0.0);
+  deviation_norms_.assign(norms_.size(), 0.0);
+  deviations_.assign(norms_.size(), Vector::Zero(1));
+  mean_deviation_ = Vector::Zero(1);
   workers_.reserve(static_cast<std::size_t>(local_.size()));
   for (int i = local_.begin; i < local_.end; ++i) {
     WorkerState& worker = workers_.emplace_back();
@@ -165,9 +170,16 @@ void Runner::log_collective(bool gradients, std::int64_t round) {
 }
 
 void Runner::collective_step() {
+  if (draw_all()) collective_update();
+}
+
+bool Runner::draw_all() {
   compute_phase(
       [&] { tbb::parallel_for(0, local_.size(), [&](int w) { draw_gradient(w, step_); }); });
-  if (collect_divergence()) return;
+  return !collect_divergence();
+}
+
+void Runner::collective_update() {
   communicator_.average(gradients_, gbar_, Traffic::kAlgorithm);
   // A minibatch step is a round of its own; CELGC's reference gradient
   // belongs to the round its model average opened.
@@ -187,11 +199,74 @@ void Runner::collective_step() {
   } else {
     // The first step of a round fixes ||gbar|| as the clip reference.
     reference_norm_ = mean_norm;
-    compute_phase([&] {
-      tbb::parallel_for(0, local_.size(),
-                        [&](int w) { take_step(w, gradients_[w], clip_norm(norms_[w])); });
-    });
+    local_update();
   }
+}
+
+void Runner::local_update() {
+  compute_phase([&] {
+    tbb::parallel_for(0, local_.size(),
+                      [&](int w) { take_step(w, gradients_[w], clip_norm(norms_[w])); });
+  });
+}
+
+void Runner::set_step_observers(std::span<Observer* const> observers) {
+  step_observers_.clear();
+  for (Observer* observer : observers) {
+    if (observer->wants_steps()) step_observers_.push_back(observer);
+  }
+}
+
+void Runner::checked_step(bool collective) {
+  if (!draw_all()) return;
+  const StepRecord record = measure_step();
+  for (Observer* observer : step_observers_) {
+    step_stop_ = (observer->on_step(record) == ObserverDecision::kStop) || step_stop_;
+  }
+  if (step_stop_) return;
+  if (collective) {
+    collective_update();
+  } else {
+    local_update();
+  }
+}
+
+StepRecord Runner::measure_step() {
+  communicator_.average(models_, xbar_, Traffic::kMeasurement);
+  oracle_.gradient(xbar_, full_gradient_);
+  ++gradient_evaluations_;
+  tbb::parallel_for(0, local_.size(), [&](int w) {
+    spreads_[w] = (models_[w] - xbar_).norm();
+    model_norms_[w] = models_[w].norm();
+    deviation_norms_[w] = (gradients_[w] - full_gradient_).norm();
+    deviations_[w][0] = deviation_norms_[w];
+  });
+  communicator_.average(deviations_, mean_deviation_, Traffic::kMeasurement);
+  const auto local_max = [](std::span<const double> values) {
+    return values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());
+  };
+  StepRecord record;
+  record.step = step_;
+  record.grad_norm = full_gradient_.norm();
+  record.consensus_distance = communicator_.max(local_max(spreads_));
+  record.consensus_worker = lowest_worker_with(spreads_, record.consensus_distance);
+  record.mean_gradient_deviation = mean_deviation_[0];
+  record.max_gradient_deviation = communicator_.max(local_max(deviation_norms_));
+  record.deviation_worker = lowest_worker_with(deviation_norms_, record.max_gradient_deviation);
+  record.model_norm = communicator_.max(local_max(model_norms_));
+  record.gradient_scale = communicator_.max(std::max(record.grad_norm, local_max(norms_)));
+  return record;
+}
+
+int Runner::lowest_worker_with(std::span<const double> values, double target) {
+  std::int64_t lowest = std::numeric_limits<std::int64_t>::max();
+  for (int w = 0; w < local_.size(); ++w) {
+    if (values[w] == target) {
+      lowest = local_.begin + w;
+      break;
+    }
+  }
+  return static_cast<int>(communicator_.min(lowest));
 }
 
 bool Runner::collect_divergence() {
@@ -224,7 +299,7 @@ bool Runner::advance_to(std::int64_t t_end) {
   const int interval = options_.sync_interval;
   const bool several = options_.num_workers > 1;
   arena_.execute([&] {
-    while (step_ < t_end && !divergence_) {
+    while (step_ < t_end && !divergence_ && !step_stop_) {
       const bool round_start = algorithm_.uses_sync_interval() && step_ % interval == 0;
       if (round_start && several) {
         average_models();
@@ -232,7 +307,14 @@ bool Runner::advance_to(std::int64_t t_end) {
       }
       const bool needs_reference = round_start && algorithm_.uses_clip_option() &&
                                    options_.clip_option != ClipOption::kLocal;
-      if (algorithm_.averaging == Averaging::kGradientsEveryStep || needs_reference) {
+      const bool collective =
+          algorithm_.averaging == Averaging::kGradientsEveryStep || needs_reference;
+      if (!step_observers_.empty()) {
+        checked_step(collective);
+        if (!divergence_ && !step_stop_) ++step_;
+        continue;
+      }
+      if (collective) {
         collective_step();
         if (!divergence_) ++step_;
         continue;
@@ -364,6 +446,7 @@ double Runner::seconds_since_start() const {
 
 RunSummary Runner::run(std::span<Observer* const> observers) {
   start_ = std::chrono::steady_clock::now();
+  set_step_observers(observers);
   const auto notify = [&](const EvalRecord& record) {
     bool stop = false;
     for (Observer* observer : observers) {
@@ -384,7 +467,7 @@ RunSummary Runner::run(std::span<Observer* const> observers) {
     if (!advance_to(next_eval)) break;
     record = evaluate();
     if (divergence_) break;
-    stop_requested = notify(record);
+    stop_requested = notify(record) || step_stop_;
   }
 
   RunSummary summary;

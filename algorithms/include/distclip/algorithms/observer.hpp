@@ -15,6 +15,17 @@ class Observer {
   // Called at every evaluation point, in order, from the thread that runs
   // the loop.
   virtual ObserverDecision on_evaluation(const EvalRecord& record) = 0;
+
+  // Whether on_step() is wanted. If any observer of a run wants it, the
+  // runner goes one step at a time and, before every step's update, forms
+  // xbar_t and grad f(xbar_t) (one more full gradient per step; the
+  // trajectory is unchanged).
+  virtual bool wants_steps() const { return false; }
+  // Called with every step's lemma quantities, in order, from the thread
+  // that runs the loop, on every rank alike.
+  virtual ObserverDecision on_step(const StepRecord& /*record*/) {
+    return ObserverDecision::kContinue;
+  }
 };
 
 }  // namespace distclip

@@ -68,8 +68,13 @@ class Runner {
   std::int64_t step() const { return step_; }
   // Steps until step() == t_end; false if a worker diverged on the way
   // (divergence() says where; other workers may have gone on to the end of
-  // their segment).
+  // their segment). With step observers (set_step_observers) it goes one
+  // step at a time and stops early, returning true, when one asks to stop
+  // (stopped_by_step_observer()).
   bool advance_to(std::int64_t t_end);
+  // The observers that want on_step(); run() sets them from its observers.
+  void set_step_observers(std::span<Observer* const> observers);
+  bool stopped_by_step_observer() const { return step_stop_; }
   // Measures xbar_t (not counted as communication).
   EvalRecord evaluate();
   const std::optional<Divergence>& divergence() const { return divergence_; }
@@ -106,8 +111,21 @@ class Runner {
   CommunicationSummary summarize_communication();
   // One step with a gradient all-reduce: every step of the minibatch
   // methods, and the first step of a round for the global-average and max
-  // clip options.
+  // clip options. It is draw_all() then collective_update().
   void collective_step();
+  // Every worker draws g_i for step_; false if one diverged.
+  bool draw_all();
+  // After draw_all(): the gradient all-reduce and the step it decides.
+  void collective_update();
+  // After draw_all(): every worker's step along its own gradient.
+  void local_update();
+  // One step with the lemma quantities measured between the draw and the
+  // update and handed to the step observers.
+  void checked_step(bool collective);
+  StepRecord measure_step();
+  // The lowest global index of a worker whose entry of `values` (this
+  // rank's workers) equals `target`, over all ranks; a collective.
+  int lowest_worker_with(std::span<const double> values, double target);
   // Moves the earliest worker divergence, over all ranks, into divergence_.
   // A collective: every rank calls it after every segment of steps.
   bool collect_divergence();
@@ -139,6 +157,15 @@ class Runner {
   std::vector<Vector> gradients_;  // the last g_i
   std::vector<double> norms_;      // ||g_i||, or ||x_i - xbar|| while evaluating
   std::vector<WorkerState> workers_;
+  // Step-observer scratch, per local worker: ||x_i - xbar||, ||x_i||, and
+  // ||g_i - grad f(xbar)|| as one-coordinate vectors for the ordered mean.
+  std::vector<double> spreads_;
+  std::vector<double> model_norms_;
+  std::vector<Vector> deviations_;
+  std::vector<double> deviation_norms_;
+  Vector mean_deviation_;
+  std::vector<Observer*> step_observers_;
+  bool step_stop_ = false;
   Vector xbar_;           // the averaged iterate at the last evaluation
   Vector model_mean_;     // the average formed at the last round
   Vector gbar_;           // the last averaged gradient

@@ -47,4 +47,17 @@ struct OracleConstants {
   Constant kappa = Constant::unknown();
 };
 
+// The first-order form of (L0, L1)-smoothness (Zhang et al., NeurIPS 2020,
+// Lemma A.3; the paper notes, Assumption 1): if ||y - x|| <= c / L1, then
+//   ||grad f(y) - grad f(x)|| <= (A L0 + B L1 ||grad f(x)||) ||y - x||,
+// with A = 1 + e^c - (e^c - 1) / c and B = (e^c - 1) / c. Both grow with c
+// and tend to 1 as c -> 0, where the form becomes L-smoothness.
+struct FirstOrderConstants {
+  double a = 1.0;
+  double b = 1.0;
+};
+
+// A and B for c >= 0 (c = 0 gives the limit (1, 1)); NaN for c < 0 or NaN.
+FirstOrderConstants first_order_constants(double c);
+
 }  // namespace distclip

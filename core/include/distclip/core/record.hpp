@@ -39,6 +39,28 @@ struct EvalRecord {
   double projected_time_s = 0.0;
 };
 
+// The quantities of the paper's almost-sure lemmas at step t, measured
+// before the step's update when an observer asks for them (Observer::
+// wants_steps): xbar_t, grad f(xbar_t) and the stochastic gradients
+// g_i^t = grad F_i(x_i^t; xi_i^t) that step t uses. Ties between workers go
+// to the lowest index, so every backend reports the same worker.
+struct StepRecord {
+  std::int64_t step = 0;  // t
+  double grad_norm = 0.0;  // ||grad f(xbar_t)||
+  // Lemma 1's quantity: max_i ||x_i^t - xbar_t||, and the worker i.
+  double consensus_distance = 0.0;
+  int consensus_worker = 0;
+  // Lemma 3's quantity: (1/N) sum_i ||g_i^t - grad f(xbar_t)||, summed in
+  // worker order; and the largest term with its worker.
+  double mean_gradient_deviation = 0.0;
+  double max_gradient_deviation = 0.0;
+  int deviation_worker = 0;
+  // Scales for the rounding tolerance of a check: max_i ||x_i^t||, and the
+  // largest of ||grad f(xbar_t)|| and the ||g_i^t||.
+  double model_norm = 0.0;
+  double gradient_scale = 0.0;
+};
+
 // Which gradient-norm statistic decides that eps is reached.
 enum class StopCriterion {
   kErgodic,  // (1/t) sum_{s<=t} ||grad f(xbar_s)|| <= eps, Theorem 1's metric
