@@ -22,6 +22,7 @@
 #include "output.hpp"
 #include "plot.hpp"
 #include "sweep.hpp"
+#include "theory.hpp"
 #include "version.hpp"
 
 namespace distclip::app {
@@ -152,7 +153,7 @@ Action add_run_command(CLI::App& app) {
       fmt::print(std::cout, "wrote {0}/trace.jsonl, {0}/communication.csv and {0}/summary.json\n",
                  folder->path().string());
     }
-    return 0;
+    return exit_status(outcome);
   };
 }
 
@@ -338,7 +339,8 @@ int main_program(int argc, const char* const* argv) {
                                                  {"list", add_list_command(app)},
                                                  {"sweep", add_sweep_command(app)},
                                                  {"analyze", add_analyze_command(app)},
-                                                 {"plot", add_plot_command(app)}};
+                                                 {"plot", add_plot_command(app)},
+                                                 {"theory", add_theory_command(app)}};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <ostream>
@@ -15,6 +16,7 @@
 #include "distclip/core/communicator.hpp"
 #include "distclip/core/network.hpp"
 #include "distclip/objectives/catalog.hpp"
+#include "theory.hpp"
 
 namespace distclip::app {
 
@@ -38,7 +40,16 @@ int to_int(std::string_view key, const Value& v) {
   return static_cast<int>(value);
 }
 
+// A 0-or-1 switch.
+bool as_flag(std::string_view key, const Value& v) {
+  if (as_integer(v) != 0 && as_integer(v) != 1) {
+    throw ConfigError(fmt::format("{} = {}, must be 0 or 1", key, as_integer(v)));
+  }
+  return as_integer(v) == 1;
+}
+
 bool always(const RunConfig&) { return true; }
+bool uses_theory(const RunConfig& c) { return c.theory_params; }
 const Algorithm& algorithm_of(const RunConfig& c) {
   const Algorithm* algorithm = find_algorithm(c.algorithm);
   return algorithm != nullptr ? *algorithm : kCelgc;
@@ -252,11 +263,7 @@ const std::array kParameters = {
     Parameter{"tie-weights", "Language model", ValueType::kInteger, "0 or 1",
               "1: the decoder reuses the embedding matrix (needs embedding = hidden)", "0",
               [](RunConfig& c, const Value& v) {
-                if (as_integer(v) != 0 && as_integer(v) != 1) {
-                  throw ConfigError(
-                      fmt::format("tie-weights = {}, must be 0 or 1", as_integer(v)));
-                }
-                c.objective.language_model.tied = as_integer(v) == 1;
+                c.objective.language_model.tied = as_flag("tie-weights", v);
               },
               [](const RunConfig& c) -> Value {
                 return std::int64_t{c.objective.language_model.tied ? 1 : 0};
@@ -390,6 +397,42 @@ const std::array kParameters = {
               [](RunConfig& c, const Value& v) { c.options.criterion = parse_criterion(as_text(v)); },
               [](const RunConfig& c) -> Value { return std::string(to_string(c.options.criterion)); },
               [](const RunConfig& c) { return c.options.target.has_value(); }},
+    Parameter{"check-invariants", "Run", ValueType::kInteger, "0 or 1",
+              "1: check Lemmas 1 and 3 at every step (one more full gradient per step) and stop "
+              "at the first violation (docs/theory.md)",
+              "0",
+              [](RunConfig& c, const Value& v) { c.check_invariants = as_flag("check-invariants", v); },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.check_invariants ? 1 : 0}; },
+              always},
+    Parameter{"theory-params", "Run", ValueType::kInteger, "0 or 1",
+              "1: Theorem 1's I, gamma and eta (and its T as steps, unless steps is set) from "
+              "the objective's certified constants and eps = target (distclip theory)",
+              "0",
+              [](RunConfig& c, const Value& v) { c.theory_params = as_flag("theory-params", v); },
+              [](const RunConfig& c) -> Value { return std::int64_t{c.theory_params ? 1 : 0}; },
+              always},
+    Parameter{"theory-c", "Run", ValueType::kNumber, "a number in (0, 700]",
+              "c of the first-order smoothness form: A = 1 + e^c - (e^c - 1)/c, B = (e^c - 1)/c",
+              "1",
+              [](RunConfig& c, const Value& v) {
+                const double value = as_number(v);
+                if (!(value > 0.0 && value <= 700.0)) {
+                  throw ConfigError(fmt::format("theory-c = {}, must be in (0, 700]", value));
+                }
+                c.theory_c = value;
+              },
+              [](const RunConfig& c) -> Value { return c.theory_c; }, uses_theory},
+    Parameter{"theory-t-constant", "Run", ValueType::kNumber, "a number > 0",
+              "the constant of Theorem 1's T, which the published statements leave open",
+              "1",
+              [](RunConfig& c, const Value& v) {
+                const double value = as_number(v);
+                if (!(value > 0.0 && std::isfinite(value))) {
+                  throw ConfigError(fmt::format("theory-t-constant = {}, must be > 0", value));
+                }
+                c.theory_t_constant = value;
+              },
+              [](const RunConfig& c) -> Value { return c.theory_t_constant; }, uses_theory},
     Parameter{"divergence-bound", "Run", ValueType::kNumber, "a number > 0",
               "a gradient norm above this (or any NaN or Inf) ends the run as diverged", "1e30",
               [](RunConfig& c, const Value& v) { c.options.divergence_bound = as_number(v); },
@@ -687,6 +730,11 @@ RunConfig resolve(std::span<const Setting> settings) {
   if (!is_valid(config.objective, &error)) throw ConfigError(error);
   if (!config.options.IsValid(algorithm_of(config), &error)) throw ConfigError(error);
   config.objective = distclip::resolve(config.objective);
+  if (config.theory_params) {
+    const bool steps_given = std::ranges::any_of(
+        settings, [](const Setting& setting) { return setting.key == "steps"; });
+    apply_theorem1(config, steps_given);
+  }
   return config;
 }
 

@@ -65,6 +65,14 @@ struct RunConfig {
   // trace.jsonl keeps the evaluations at multiples of this step, and the
   // last; the stop rule still sees every evaluation.
   std::int64_t trace_every = 1;
+  // Theorem 1's parameters (theory.hpp): resolve() replaces step-size,
+  // clip-threshold and sync-interval by the theorem's, and steps by its T
+  // unless steps is set.
+  bool theory_params = false;
+  double theory_c = 1.0;           // c of the first-order smoothness form
+  double theory_t_constant = 1.0;  // T = this * Delta A L0 (sigma + kappa)^2 / (N eps^4)
+  // Lemmas 1 and 3 checked at every step (InvariantChecker).
+  bool check_invariants = false;
   RunConfig();  // options.threads defaults to every core
 };
 

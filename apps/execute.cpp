@@ -17,6 +17,7 @@
 #include "distclip/objectives/catalog.hpp"
 #include "distclip/objectives/language_model.hpp"
 #include "output.hpp"
+#include "theory.hpp"
 
 namespace distclip::app {
 
@@ -44,7 +45,37 @@ nlohmann::ordered_json data_of(const Oracle& oracle) {
   return data;
 }
 
+nlohmann::ordered_json invariants_to_json(const InvariantChecker& checker) {
+  using Json = nlohmann::ordered_json;
+  const LemmaBounds& bounds = checker.bounds();
+  Json lemma1 = {{"checked", bounds.consensus_radius.has_value()}};
+  if (bounds.consensus_radius) {
+    lemma1["radius"] = *bounds.consensus_radius;
+    lemma1["max_ratio"] = checker.consensus_slack();
+  } else {
+    lemma1["reason"] = bounds.consensus_reason;
+  }
+  Json lemma3 = {{"checked", bounds.deviation_checked}};
+  if (bounds.deviation_checked) {
+    lemma3["radius"] = "measured max_i ||x_i - xbar|| (implies the published 2 gamma I)";
+    lemma3["max_ratio"] = checker.deviation_slack();
+  } else {
+    lemma3["reason"] = bounds.deviation_reason;
+  }
+  Json json = {{"steps_checked", checker.steps_checked()},
+               {"lemma1", std::move(lemma1)},
+               {"lemma3", std::move(lemma3)},
+               {"violation", nullptr}};
+  if (const auto& v = checker.violation()) {
+    json["violation"] = {{"lemma", v->lemma}, {"step", v->step}, {"worker", v->worker},
+                         {"lhs", v->lhs},     {"rhs", v->rhs}};
+  }
+  return json;
+}
+
 }  // namespace
+
+int exit_status(const RunOutcome& outcome) { return outcome.violation ? 3 : 0; }
 
 void check_inputs(const RunConfig& config) {
   if (config.objective.family != kLanguageModelFamily) return;
@@ -77,10 +108,28 @@ RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer
   Runner runner(algorithm, *oracle, communicator, config.options);
   std::vector<Observer*> observers;
   if (trace != nullptr) observers.push_back(trace);
+  std::optional<InvariantChecker> checker;
+  if (config.check_invariants) {
+    checker.emplace(LemmaBounds::of(algorithm, config.options, outcome.constants));
+    observers.push_back(&*checker);
+  }
   try {
     outcome.summary = runner.run(observers);
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("at step {}: {}", runner.step(), e.what()));
+  }
+  if (checker) {
+    outcome.invariants = invariants_to_json(*checker);
+    outcome.violation = checker->violation();
+  }
+  std::string why;
+  const auto inputs = theory_inputs(config, outcome.constants, outcome.f_x0, &why);
+  if (inputs && inputs->IsValid(nullptr)) {
+    std::optional<std::int64_t> measured;
+    if (outcome.summary.termination == Termination::kTargetReached) {
+      measured = outcome.summary.steps;
+    }
+    outcome.theory = theory_to_json(*inputs, theorem1(*inputs), measured);
   }
   return outcome;
 }
@@ -92,6 +141,8 @@ void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcom
                                                    outcome.constants, outcome.f_x0,
                                                    outcome.summary);
   if (!outcome.data.is_null()) summary["data"] = outcome.data;
+  summary["theory"] = outcome.theory;
+  summary["invariants"] = outcome.invariants;
   write_json(folder / "summary.json", summary);
 }
 
@@ -153,6 +204,25 @@ void print_outcome(std::ostream& out, const RunOutcome& o) {
       fmt::print(out, "  held out: loss = {:.6g}, perplexity = {:.4g}\n", r.heldout_loss,
                  std::exp(r.heldout_loss));
     }
+  }
+  if (!o.theory.is_null() && !o.theory["tightness_ratio"].is_null()) {
+    fmt::print(out,
+               "  tightness ratio: T / (Delta A L0 (sigma + kappa)^2 / (N eps^4)) = {} / {:.6g} "
+               "= {:.4g}\n",
+               s.steps, o.theory["t_scale"].get<double>(),
+               o.theory["tightness_ratio"].get<double>());
+  }
+  if (!o.invariants.is_null()) {
+    const auto& lemma = [&](const char* key) {
+      const auto& l = o.invariants[key];
+      return l["checked"].get<bool>()
+                 ? fmt::format("max lhs/rhs {:.4g}", l["max_ratio"].get<double>())
+                 : fmt::format("not checked: {}", l["reason"].get<std::string>());
+    };
+    fmt::print(out, "  invariants over {} steps: Lemma 1 {}; Lemma 3 {}\n",
+               o.invariants["steps_checked"].get<std::int64_t>(), lemma("lemma1"),
+               lemma("lemma3"));
+    if (o.violation) fmt::print(out, "  INVARIANT VIOLATED: {}\n", o.violation->describe());
   }
 }
 

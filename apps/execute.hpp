@@ -5,10 +5,12 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <iosfwd>
 #include <string>
 
 #include "config.hpp"
+#include "distclip/algorithms/invariants.hpp"
 #include "distclip/core/communicator.hpp"
 #include "distclip/core/constants.hpp"
 #include "distclip/core/record.hpp"
@@ -25,8 +27,18 @@ struct RunOutcome {
   // What a data-based objective read: files with their SHA-256, token
   // counts, vocabulary; null for synthetic objectives.
   nlohmann::ordered_json data;
+  // Theorem 1 at this run's constants and eps (null when the objective
+  // certifies none or no target is set), with the tightness ratio.
+  nlohmann::ordered_json theory;
+  // check-invariants = 1: what the checker saw (null otherwise).
+  nlohmann::ordered_json invariants;
+  std::optional<InvariantViolation> violation;
   RunSummary summary;
 };
+
+// The program's exit status for a finished run: 3 when a lemma was
+// violated (a certified constant is wrong), else 0.
+int exit_status(const RunOutcome& outcome);
 
 // Reads every input the objective needs before any work starts (a language
 // model's corpus) and throws ConfigError, one line naming the file or

@@ -107,9 +107,11 @@ int run_with(const MpiSession& session, const RunConfig& config, const std::stri
   }
 
   std::optional<OutputFolder> folder;
+  int status = 0;
   try {
     TraceBuffer trace(config.trace_every);
     const RunOutcome outcome = execute(config, communicator, root ? &trace : nullptr);
+    status = exit_status(outcome);  // every rank's checker saw the same steps
     if (root) {
       if (!out.empty()) {
         folder.emplace(out, overwrite);
@@ -131,7 +133,7 @@ int run_with(const MpiSession& session, const RunConfig& config, const std::stri
     folder.reset();  // MPI_Abort runs no destructors
     MpiSession::abort(1);
   }
-  return 0;
+  return status;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -51,6 +52,18 @@ class Program : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_;
 };
+
+// `argv` with --out DIR/out is rejected: exit 2 and one line "error: ..."
+// that contains `expected`.
+inline void expect_bad_input(std::vector<std::string> argv, const fs::path& dir,
+                      const std::string& expected) {
+  argv.insert(argv.end(), {"--out", (dir / "out").string()});
+  const Result r = run_program(argv);
+  EXPECT_EQ(r.status, 2) << expected;
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(expected), std::string::npos) << "got: " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
 
 inline nlohmann::json read_json(const fs::path& file) {
   std::ifstream in(file);

@@ -57,7 +57,9 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
       {"heldout-file", "ptb/ptb.test.txt"}, {"heldout-fraction", "0.2"},
       {"max-vocabulary", "5000"}, {"embedding", "32"},   {"hidden", "48"},
       {"layers", "2"},            {"tie-weights", "1"},  {"window", "20"},
-      {"eval-windows", "16"},     {"sharding", "heterogeneous"}, {"data", "/srv/corpora"}};
+      {"eval-windows", "16"},     {"sharding", "heterogeneous"}, {"data", "/srv/corpora"},
+      {"check-invariants", "1"},  {"theory-params", "1"}, {"theory-c", "0.5"},
+      {"theory-t-constant", "280"}};
   ASSERT_EQ(samples.size(), parameters().size()) << "a parameter has no sample here";
   for (const auto& [key, text] : samples) {
     const Parameter& p = *find_parameter(key);
@@ -71,6 +73,9 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
 TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
   const std::vector<std::pair<std::pair<const char*, const char*>, std::string>> cases = {
       {{"dim", "0"}, "dim = 0, must be >= 1"},
+      {{"theory-c", "0"}, "theory-c = 0, must be in (0, 700]"},
+      {{"theory-t-constant", "-1"}, "theory-t-constant = -1, must be > 0"},
+      {{"check-invariants", "2"}, "check-invariants = 2, must be 0 or 1"},
       {{"scale", "0"}, "scale = 0"},
       {{"condition", "0.5"}, "condition = 0.5"},
       {{"ripple", "-1"}, "ripple = -1"},

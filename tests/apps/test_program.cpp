@@ -26,6 +26,7 @@ namespace distclip::app {
 namespace {
 
 namespace fs = std::filesystem;
+using cli_test::expect_bad_input;
 using cli_test::Program;
 using cli_test::read_json;
 using cli_test::read_lines;
@@ -107,18 +108,6 @@ TEST_F(Program, CommandLineOverridesTheConfigFile) {
   EXPECT_EQ(config.at("steps"), 30);
   EXPECT_EQ(config.at("sync-interval"), 16);
   EXPECT_EQ(config.at("clip-threshold"), 0.5);  // from the file
-}
-
-// `argv` with --out DIR/out is rejected: exit 2 and one line "error: ..."
-// that contains `expected`.
-void expect_bad_input(std::vector<std::string> argv, const fs::path& dir,
-                      const std::string& expected) {
-  argv.insert(argv.end(), {"--out", (dir / "out").string()});
-  const Result r = run_program(argv);
-  EXPECT_EQ(r.status, 2) << expected;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(expected), std::string::npos) << "got: " << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST_F(Program, BadInputIsOneLineExitTwoAndNoFolder) {
