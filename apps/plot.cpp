@@ -1,17 +1,8 @@
 #include "plot.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
@@ -24,7 +15,7 @@
 
 #include <fmt/format.h>
 
-extern char** environ;
+#include "gnuplot.hpp"
 
 namespace distclip::app {
 
@@ -40,91 +31,10 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // shows its trend, as the paper's per-epoch Fig. 5 does.
 constexpr std::size_t kClipFractionBins = 200;
 
-// Line colours (matplotlib's "tab10" without its grey, which the ideal and
-// efficiency guides use), one per series in every figure.
-constexpr std::array<std::string_view, 9> kPalette = {
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-    "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
-constexpr std::string_view kGuideColour = "#7f7f7f";
-
-// Up to this many measured x values are labelled one by one.
-constexpr std::size_t kMostXTics = 12;
-
-const std::string_view kGnuplotMissing =
-    "gnuplot not found on PATH; install it: apt-get install -y gnuplot-nox";
-
-// ---------------------------------------------------------------------------
-// A figure before it is written: its data blocks (addressed by gnuplot's
-// `index`) and the plot elements that draw them.
-
-struct Block {
-  std::string label;
-  std::vector<std::vector<double>> rows;
-};
-
-struct Figure {
-  std::string name;      // file stem of .gp, .dat, .png, .svg
-  std::string title;     // lines separated by '\n': what, then how to read it
-  std::string xlabel;
-  std::string ylabel;
-  std::string columns;   // the data file's columns, for its header
-  int log_x = 0;         // base of a logarithmic axis, 0 for a linear one
-  int log_y = 0;
-  std::string yrange;    // "[low:high]", empty for autoscaling
-  // Measured x values (1/eps, N) labelled as ticks, and the x range held to
-  // them with a margin, rather than widened to whole decades.
-  std::vector<double> xtics;
-  std::vector<Block> blocks;
-  std::vector<std::string> elements;  // one `plot` element each
-
-  int add_block(std::string label, std::vector<std::vector<double>> rows) {
-    blocks.push_back({std::move(label), std::move(rows)});
-    return static_cast<int>(blocks.size()) - 1;
-  }
-};
-
 bool finite(double v) { return std::isfinite(v); }
-
-// Enough digits to round-trip what the analysis measured; gnuplot reads
-// "NaN" as a missing point, so infinities are written as NaN too.
-std::string number(double v) { return finite(v) ? fmt::format("{:.9g}", v) : "NaN"; }
-
-// A gnuplot double-quoted string: backslash escapes are interpreted there,
-// so backslashes and quotes are escaped and '\n' becomes a line break.
-std::string gnuplot_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default:
-        out += (static_cast<unsigned char>(c) < 0x20) ? ' ' : c;
-    }
-  }
-  return out + "\"";
-}
-
-// Text placed after '#' in a data or script file stays on its line.
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  std::ranges::replace_if(out, [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return out;
-}
 
 std::string title_of(const SweepAnalysis& analysis, std::string_view what) {
   return analysis.name.empty() ? std::string(what) : fmt::format("{}: {}", analysis.name, what);
-}
-
-std::string title_clause(const std::optional<std::string>& title) {
-  return title ? "title " + gnuplot_string(*title) : std::string("notitle");
-}
-
-// A plot element drawing block `block` of the figure's data file.
-std::string element(const Figure& figure, int block, std::string_view columns,
-                    std::string_view style, const std::optional<std::string>& title) {
-  return fmt::format("{} index {} using {} with {} {}", gnuplot_string(figure.name + ".dat"), block,
-                     columns, style, title_clause(title));
 }
 
 // One colour (and, past the palette, one dash pattern) per series, the same
@@ -261,11 +171,11 @@ std::optional<Figure> curve_figure(const SweepAnalysis& analysis, const SeriesSt
     if (!drawable) continue;
     const int block = figure.add_block(curve.series, std::move(rows));
     if (band) {
-      bands.push_back(element(figure, block, "1:3:4",
+      bands.push_back(figure.element(block, "1:3:4",
                               "filledcurves " + styles.colour(curve.series), std::nullopt));
     }
     lines.push_back(
-        element(figure, block, "1:2", "lines lw 2 " + styles.line(curve.series), curve.series));
+        figure.element(block, "1:2", "lines lw 2 " + styles.line(curve.series), curve.series));
   }
   if (!spans_an_axis(drawn_x)) return std::nullopt;
   // Bands first, so that no band covers another series' line.
@@ -312,7 +222,7 @@ std::optional<Figure> clip_fraction_figure(const SweepAnalysis& analysis,
     if (!drawable) continue;
     const int block = figure.add_block(curve.series, std::move(rows));
     figure.elements.push_back(
-        element(figure, block, "1:2", "lines lw 2 " + styles.line(curve.series), curve.series));
+        figure.element(block, "1:2", "lines lw 2 " + styles.line(curve.series), curve.series));
   }
   if (!spans_an_axis(drawn_x)) return std::nullopt;
   figure.title = fmt::format(
@@ -344,7 +254,7 @@ void close_open_intervals(Figure& figure, std::span<const int> blocks, double la
       if (row[3] == kInf) row[3] = top;
     }
   }
-  figure.yrange = fmt::format("[*:{}]", number(top));
+  figure.yrange = fmt::format("[*:{}]", plot_number(top));
   figure.title += "\nbars reaching the top edge: interval open above (some seeds never reached eps)";
 }
 
@@ -443,7 +353,7 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
     }
     const int block = figure.add_block(series + ": medians", std::move(rows));
     point_blocks.push_back(block);
-    points.push_back(element(figure, block, "1:2:3:4",
+    points.push_back(figure.element(block, "1:2:3:4",
                              "yerrorbars pt 7 ps 1.2 " + styles.colour(f.series), std::nullopt));
 
     // log y = a + b log x is a straight line on log-log axes: its ends suffice.
@@ -457,14 +367,14 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
               : std::string();
       const int fit_block = figure.add_block(series + ": fitted power law",
                                              {{x0, fitted(x0)}, {x1, fitted(x1)}});
-      lines.push_back(element(figure, fit_block, "1:2", "lines lw 2 dt 1 " + styles.colour(f.series),
+      lines.push_back(figure.element(fit_block, "1:2", "lines lw 2 dt 1 " + styles.colour(f.series),
                               fmt::format("{}: fitted slope {:.2f}{}", series, f.fit.slope, interval)));
       if (finite(f.theory_slope)) {
         const double y0 = fitted(x0);
         const int guide_block = figure.add_block(
             fmt::format("{}: theory slope {:g} through the first fitted point", series, f.theory_slope),
             {{x0, y0}, {x1, y0 * std::pow(x1 / x0, f.theory_slope)}});
-        lines.push_back(element(figure, guide_block, "1:2", "lines lw 1.5 dt 2 " + styles.colour(f.series),
+        lines.push_back(figure.element(guide_block, "1:2", "lines lw 1.5 dt 2 " + styles.colour(f.series),
                                 std::nullopt));
         theory_slopes.insert(f.theory_slope);
         largest = std::max(largest, std::max(y0, y0 * std::pow(x1 / x0, f.theory_slope)));
@@ -548,22 +458,22 @@ std::optional<Figure> speedup_figure(const SweepAnalysis& analysis, const Series
     point_blocks.push_back(block);
     // Several eps of one series share its colour and differ in dashes.
     const int dash = 1 + dash_of_series[series]++;
-    figure.elements.push_back(element(
-        figure, block, "1:2:3:4",
+    figure.elements.push_back(figure.element(
+        block, "1:2:3:4",
         fmt::format("yerrorlines lw 2 pt 7 ps 1.2 {} dt {}", styles.colour(series), dash), label));
   }
   if (figure.blocks.empty()) return std::nullopt;
 
   const int ideal = figure.add_block("ideal S = N", {{n_min, n_min}, {n_max, n_max}});
-  figure.elements.push_back(element(
-      figure, ideal, "1:2", fmt::format("lines lw 2 lc rgb '{}' dt 1", kGuideColour), "ideal S = N"));
+  figure.elements.push_back(figure.element(
+      ideal, "1:2", fmt::format("lines lw 2 lc rgb '{}' dt 1", kGuideColour), "ideal S = N"));
   const double threshold = analysis.efficiency_threshold;
   if (finite(threshold) && threshold > 0.0 && threshold < 1.0) {
     const int efficient = figure.add_block(
         fmt::format("efficiency {:g}: S = {:g} N", threshold, threshold),
         {{n_min, threshold * n_min}, {n_max, threshold * n_max}});
-    figure.elements.push_back(element(
-        figure, efficient, "1:2", fmt::format("lines lw 1.5 lc rgb '{}' dt 3", kGuideColour),
+    figure.elements.push_back(figure.element(
+        efficient, "1:2", fmt::format("lines lw 1.5 lc rgb '{}' dt 3", kGuideColour),
         fmt::format("efficiency {:g} (S = {:g} N)", threshold, threshold)));
   }
   largest = std::max(largest, n_max);
@@ -579,180 +489,6 @@ std::optional<Figure> speedup_figure(const SweepAnalysis& analysis, const Series
   close_open_intervals(figure, point_blocks, largest, 2.0);
   figure.xtics.assign(workers.begin(), workers.end());
   return figure;
-}
-
-// ---------------------------------------------------------------------------
-// Writing and running.
-
-void check_written(std::ofstream& out, const fs::path& file) {
-  out.close();
-  if (!out) {
-    throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
-  }
-}
-
-void write_data(const Figure& figure, const fs::path& file) {
-  std::ofstream out(file);
-  out << "# distclip plot data for " << figure.name << ".gp: "
-      << one_line(figure.title.substr(0, figure.title.find('\n'))) << "\n"
-      << "# columns: " << figure.columns << "\n"
-      << "# blocks are separated by two blank lines; gnuplot addresses them with `index`\n";
-  for (std::size_t b = 0; b < figure.blocks.size(); ++b) {
-    if (b > 0) out << "\n\n";
-    out << "# index " << b << ": " << one_line(figure.blocks[b].label) << "\n";
-    for (const auto& row : figure.blocks[b].rows) {
-      for (std::size_t i = 0; i < row.size(); ++i) out << (i > 0 ? " " : "") << number(row[i]);
-      out << "\n";
-    }
-  }
-  check_written(out, file);
-}
-
-void write_script(const Figure& figure, const fs::path& file) {
-  std::ofstream out(file);
-  out << "# " << one_line(figure.title.substr(0, figure.title.find('\n'))) << "\n"
-      << "# Written by `distclip plot`; data in " << figure.name
-      << ".dat. Restyle and rerun in this folder: gnuplot " << figure.name << ".gp\n"
-      << "reset\n"
-      << "set encoding utf8\n"
-      << "set title " << gnuplot_string(figure.title) << "\n"
-      << "set xlabel " << gnuplot_string(figure.xlabel) << "\n"
-      << "set ylabel " << gnuplot_string(figure.ylabel) << "\n";
-  if (figure.log_x > 0) out << "set logscale x " << figure.log_x << "\n";
-  if (figure.log_y > 0) out << "set logscale y " << figure.log_y << "\n";
-  if (!figure.yrange.empty()) out << "set yrange " << figure.yrange << "\n";
-  if (!figure.xtics.empty()) {
-    out << "set autoscale xfix\n"
-        << "set offsets graph 0.04, graph 0.04, 0, 0\n";
-    if (figure.xtics.size() <= kMostXTics) {
-      out << "set xtics (";
-      for (std::size_t i = 0; i < figure.xtics.size(); ++i) {
-        out << (i > 0 ? ", " : "") << gnuplot_string(fmt::format("{:g}", figure.xtics[i])) << " "
-            << number(figure.xtics[i]);
-      }
-      out << ")\n";
-    }
-  }
-  out << "set grid xtics ytics lc rgb '#dddddd' lw 1\n"
-      << "set key below Left reverse samplen 3 spacing 1.1 maxcols 2\n"
-      << "set style fill transparent solid 0.2 noborder\n";
-  const auto plot = [&] {
-    out << "plot";
-    for (std::size_t i = 0; i < figure.elements.size(); ++i) {
-      out << (i == 0 ? " " : ", \\\n     ") << figure.elements[i];
-    }
-    out << "\n";
-  };
-  // Series names are shown verbatim: enhanced text would read '_' and '^'
-  // as sub- and superscripts.
-  out << "\nset terminal pngcairo size 1000,650 noenhanced\n"
-      << "set output " << gnuplot_string(figure.name + ".png") << "\n";
-  plot();
-  out << "\nset terminal svg size 1000,650 dynamic noenhanced\n"
-      << "set output " << gnuplot_string(figure.name + ".svg") << "\n"
-      << "replot\n"
-      << "set output\n";
-  check_written(out, file);
-}
-
-std::optional<fs::path> find_on_path(std::string_view program) {
-  const char* path = std::getenv("PATH");
-  const std::string_view dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t begin = 0;
-  while (begin <= dirs.size()) {
-    const std::size_t end = std::min(dirs.find(':', begin), dirs.size());
-    const std::string_view dir = dirs.substr(begin, end - begin);
-    const fs::path candidate = fs::path(dir.empty() ? "." : std::string(dir)) / program;
-    std::error_code ec;
-    if (fs::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) {
-      // gnuplot starts inside the figures' folder: a relative PATH entry
-      // must not be resolved from there.
-      return fs::absolute(candidate, ec);
-    }
-    begin = end + 1;
-  }
-  return std::nullopt;
-}
-
-// gnuplot reports `"name.gp" line 12: message`, after echoing the offending
-// command with a caret under it; the first such line that is not a warning.
-std::string first_error_line(std::string_view text) {
-  std::string fallback;
-  std::size_t begin = 0;
-  while (begin < text.size()) {
-    const std::size_t end = std::min(text.find('\n', begin), text.size());
-    std::string_view line = text.substr(begin, end - begin);
-    begin = end + 1;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
-    if (line.empty()) continue;
-    const bool located = line.find("\" line ") != std::string_view::npos;
-    if (located && line.find("warning:") == std::string_view::npos) return std::string(line);
-    if (fallback.empty() && line.find("warning:") == std::string_view::npos &&
-        line.find_first_not_of(" \t^") != std::string_view::npos) {
-      fallback = std::string(line);
-    }
-  }
-  return fallback.empty() ? "no message on standard error" : fallback;
-}
-
-// Runs `gnuplot script...` inside `folder`, so that the scripts' relative
-// file names resolve there as they do when a user reruns one.
-void run_gnuplot(const fs::path& gnuplot, const fs::path& folder,
-                 const std::vector<std::string>& scripts) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    throw std::runtime_error(fmt::format("cannot start gnuplot: pipe: {}", std::strerror(errno)));
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  posix_spawn_file_actions_addchdir_np(&actions, folder.c_str());
-
-  std::vector<std::string> args{gnuplot.string()};
-  args.insert(args.end(), scripts.begin(), scripts.end());
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = 0;
-  const int spawned = ::posix_spawn(&pid, gnuplot.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  if (spawned != 0) {
-    ::close(pipe_fds[0]);
-    throw std::runtime_error(
-        fmt::format("cannot start {}: {}", gnuplot.string(), std::strerror(spawned)));
-  }
-
-  std::string errors;
-  std::array<char, 4096> buffer;
-  for (;;) {
-    const ssize_t n = ::read(pipe_fds[0], buffer.data(), buffer.size());
-    if (n > 0) {
-      errors.append(buffer.data(), static_cast<std::size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  ::close(pipe_fds[0]);
-
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      throw std::runtime_error(fmt::format("waiting for gnuplot: {}", std::strerror(errno)));
-    }
-  }
-  if (WIFSIGNALED(status)) {
-    throw std::runtime_error(fmt::format("gnuplot was killed by signal {} while drawing into {}",
-                                         WTERMSIG(status), folder.string()));
-  }
-  if (WEXITSTATUS(status) != 0) {
-    throw std::runtime_error(fmt::format("gnuplot failed (exit status {}) drawing into {}: {}",
-                                         WEXITSTATUS(status), folder.string(),
-                                         first_error_line(errors)));
-  }
 }
 
 }  // namespace
@@ -772,32 +508,7 @@ std::vector<fs::path> render_figures(const SweepAnalysis& analysis, const fs::pa
   keep(complexity_figure(analysis, styles, "rounds", "N"));
   keep(speedup_figure(analysis, styles));
 
-  fs::create_directories(folder);
-  if (figures.empty()) return {};
-  const std::optional<fs::path> gnuplot = find_on_path("gnuplot");
-  if (!gnuplot) throw std::runtime_error(std::string(kGnuplotMissing));
-
-  std::vector<std::string> scripts;
-  std::vector<fs::path> written;
-  for (const Figure& figure : figures) {
-    write_data(figure, folder / (figure.name + ".dat"));
-    write_script(figure, folder / (figure.name + ".gp"));
-    scripts.push_back(figure.name + ".gp");
-    for (const char* extension : {".png", ".svg"}) {
-      written.push_back(folder / (figure.name + extension));
-      // A figure left from an earlier rendering must not pass for this one.
-      fs::remove(written.back());
-    }
-  }
-  // One gnuplot for all figures: each script starts with `reset`.
-  run_gnuplot(*gnuplot, folder, scripts);
-  for (const fs::path& file : written) {
-    std::error_code ec;
-    if (!fs::is_regular_file(file, ec) || fs::file_size(file, ec) == 0) {
-      throw std::runtime_error(fmt::format("gnuplot wrote no {}", file.string()));
-    }
-  }
-  return written;
+  return draw_figures(figures, folder, "distclip plot");
 }
 
 }  // namespace distclip::app

@@ -18,8 +18,8 @@ namespace distclip::app {
 // `gnuplot <figure>.gp` run inside `folder` redraws a figure. Figures the
 // data cannot support (no curves, no fits, a time axis never measured) are
 // skipped; an empty analysis writes nothing and runs no gnuplot.
-// Throws std::runtime_error with one line if gnuplot is not on PATH or fails
-// (quoting gnuplot's first error line).
+// Throws GnuplotError (gnuplot.hpp) with one line if gnuplot is not on PATH
+// or fails (quoting gnuplot's first error line).
 std::vector<std::filesystem::path> render_figures(const SweepAnalysis& analysis,
                                                   const std::filesystem::path& folder);
 

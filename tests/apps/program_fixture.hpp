@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,6 +71,35 @@ inline nlohmann::json read_json(const fs::path& file) {
   std::ifstream in(file);
   return nlohmann::json::parse(in);
 }
+
+// The lines of a text file.
+inline std::vector<std::string> read_text_lines(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Sets PATH for the lifetime of the guard: where a test looks for gnuplot.
+class PathGuard {
+ public:
+  explicit PathGuard(const std::string& path) {
+    if (const char* old = std::getenv("PATH")) old_ = old;
+    ::setenv("PATH", path.c_str(), 1);
+  }
+  ~PathGuard() {
+    if (old_) {
+      ::setenv("PATH", old_->c_str(), 1);
+    } else {
+      ::unsetenv("PATH");
+    }
+  }
+  PathGuard(const PathGuard&) = delete;
+  PathGuard& operator=(const PathGuard&) = delete;
+
+ private:
+  std::optional<std::string> old_;
+};
 
 inline std::vector<nlohmann::json> read_lines(const fs::path& file) {
   std::ifstream in(file);

@@ -16,7 +16,9 @@
 
 #include <gtest/gtest.h>
 
+#include "gnuplot.hpp"
 #include "plot.hpp"
+#include "program_fixture.hpp"
 
 namespace distclip::app {
 namespace {
@@ -134,26 +136,7 @@ std::string unescape_xml(std::string text) {
   return text;
 }
 
-// Sets PATH for the lifetime of the guard.
-class PathGuard {
- public:
-  explicit PathGuard(const std::string& path) {
-    if (const char* old = std::getenv("PATH")) old_ = old;
-    ::setenv("PATH", path.c_str(), 1);
-  }
-  ~PathGuard() {
-    if (old_) {
-      ::setenv("PATH", old_->c_str(), 1);
-    } else {
-      ::unsetenv("PATH");
-    }
-  }
-  PathGuard(const PathGuard&) = delete;
-  PathGuard& operator=(const PathGuard&) = delete;
-
- private:
-  std::optional<std::string> old_;
-};
+using cli_test::PathGuard;
 
 // A fresh folder per test, with a space in its name, removed afterwards.
 class Plot : public ::testing::Test {
@@ -258,21 +241,22 @@ TEST_F(Plot, NamesTheMissingGnuplot) {
   try {
     render_figures(make_analysis(), dir_ / "figures");
     FAIL() << "expected an error";
-  } catch (const std::runtime_error& e) {
+  } catch (const GnuplotError& e) {
     EXPECT_STREQ(e.what(),
                  "gnuplot not found on PATH; install it: apt-get install -y gnuplot-nox");
   }
 }
 
-TEST_F(Plot, QuotesGnuplotsFirstError) {
+TEST_F(Plot, QuotesGnuplotsFirstErrorAndLeavesNoPicture) {
   // A stand-in gnuplot that fails as the real one does: the command, a caret,
-  // then the located message.
+  // then the located message; it drew one figure before failing.
   const fs::path bin = dir_ / "bin";
   fs::create_directories(bin);
   const fs::path fake = bin / "gnuplot";
   {
     std::ofstream out(fake);
     out << "#!/bin/sh\n"
+           "echo drawn > grad-norm-vs-iterations.png\n"
            "echo 'gnuplot> plot foo' >&2\n"
            "echo '              ^' >&2\n"
            "echo '\"speedup.gp\" line 3: warning: something mild' >&2\n"
@@ -284,12 +268,16 @@ TEST_F(Plot, QuotesGnuplotsFirstError) {
   try {
     render_figures(make_analysis(), dir_ / "figures");
     FAIL() << "expected an error";
-  } catch (const std::runtime_error& e) {
+  } catch (const GnuplotError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("\"speedup.gp\" line 14: undefined variable: foo"), std::string::npos)
         << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
+  // The scripts and data stay, to be rerun; no picture passes for a result.
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "figures" / "grad-norm-vs-iterations.gp"));
+  EXPECT_TRUE(fs::is_regular_file(dir_ / "figures" / "grad-norm-vs-iterations.dat"));
+  EXPECT_FALSE(fs::exists(dir_ / "figures" / "grad-norm-vs-iterations.png"));
 }
 
 }  // namespace
