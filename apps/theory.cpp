@@ -1,9 +1,12 @@
 #include "theory.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -114,17 +117,25 @@ void print_theory(std::ostream& out, const TheoryInputs& in, const TheoryParamet
              from.delta, in.eps, in.num_workers, in.c);
   fmt::print(out, "  A = 1 + e^c - (e^c - 1)/c = {:.6g}, B = (e^c - 1)/c = {:.6g}\n", p.a, p.b);
   fmt::print(out, "parameters\n");
-  fmt::print(out, "  I     = floor(1 / (2 N eps))                                = {}\n",
-             p.sync_interval);
-  fmt::print(out, "  gamma = N eps / (28 (sigma + kappa)) min(eps/(A L0), 1/(B L1)) = {:.6g}\n",
-             p.clip_threshold);
-  fmt::print(out, "  eta   = gamma / (5 (sigma + kappa))                         = {:.6g}\n",
-             p.step_size);
-  fmt::print(out, "  T     = {:.6g} x Delta A L0 (sigma + kappa)^2 / (N eps^4)     = {} "
-                  "(scaling only: the constant is not derived, docs/theory.md)\n",
-             in.t_constant, p.steps);
-  fmt::print(out, "  rounds = ceil(T / I)                                        = {}\n",
-             p.rounds);
+  struct Row {
+    std::string_view name;
+    std::string rule;
+    std::string value;
+  };
+  const Row rows[] = {
+      {"I", "floor(1 / (2 N eps))", fmt::format("{}", p.sync_interval)},
+      {"gamma", "N eps / (28 (sigma + kappa)) min(eps/(A L0), 1/(B L1))",
+       fmt::format("{:.6g}", p.clip_threshold)},
+      {"eta", "gamma / (5 (sigma + kappa))", fmt::format("{:.6g}", p.step_size)},
+      {"T", fmt::format("{:.6g} x Delta A L0 (sigma + kappa)^2 / (N eps^4)", in.t_constant),
+       fmt::format("{} (scaling only: the constant is not derived, docs/theory.md)", p.steps)},
+      {"rounds", "ceil(T / I)", fmt::format("{}", p.rounds)},
+  };
+  std::size_t width = 0;
+  for (const Row& row : rows) width = std::max(width, row.rule.size());
+  for (const Row& row : rows) {
+    fmt::print(out, "  {:<6} = {:<{}} = {}\n", row.name, row.rule, width, row.value);
+  }
   fmt::print(out, "conditions\n");
   for (const TheoryCondition& c : p.conditions) {
     fmt::print(out, "  [{}] {:<42} {:.6g} <= {:.6g}  ({})\n", c.holds ? "pass" : "FAIL", c.name,
