@@ -21,6 +21,7 @@
 #endif
 #include "output.hpp"
 #include "plot.hpp"
+#include "smoothness.hpp"
 #include "sweep.hpp"
 #include "theory.hpp"
 #include "version.hpp"
@@ -340,7 +341,8 @@ int main_program(int argc, const char* const* argv) {
                                                  {"sweep", add_sweep_command(app)},
                                                  {"analyze", add_analyze_command(app)},
                                                  {"plot", add_plot_command(app)},
-                                                 {"theory", add_theory_command(app)}};
+                                                 {"theory", add_theory_command(app)},
+                                                 {"smoothness", add_smoothness_command(app)}};
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
