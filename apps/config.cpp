@@ -124,7 +124,8 @@ StopCriterion parse_criterion(const std::string& text) {
 const std::array kParameters = {
     // Objective.
     Parameter{"objective", "Objective", ValueType::kText,
-              "one of: double-well, quartic, cosh-well, phase-retrieval, rippled-quadratic, lstm",
+              "one of: double-well, quartic, cosh-well, phase-retrieval, rippled-quadratic, "
+              "zero-chain, lstm",
               "objective: a synthetic family (formulas and certified constants: distclip list) "
               "or lstm, a language model on a text corpus (docs/lstm.md)",
               "double-well",
@@ -135,7 +136,8 @@ const std::array kParameters = {
               [](RunConfig& c, const Value& v) { c.objective.dim = as_integer(v); },
               [](const RunConfig& c) -> Value { return std::int64_t{c.objective.dim}; },
               [](const RunConfig& c) { return !is_language_model(c); }},
-    Parameter{"scale", "Objective", ValueType::kNumber, "a number > 0", "c, a factor on f", "1",
+    Parameter{"scale", "Objective", ValueType::kNumber, "a number > 0",
+              "c, a factor on f (zero-chain: ||grad f|| > c until the chain is complete)", "1",
               [](RunConfig& c, const Value& v) { c.objective.scale = as_number(v); },
               [](const RunConfig& c) -> Value { return c.objective.scale; },
               [](const RunConfig& c) { return family_reads(c, "scale"); }},
@@ -161,6 +163,17 @@ const std::array kParameters = {
               [](RunConfig& c, const Value& v) { c.objective.growth = as_number(v); },
               [](const RunConfig& c) -> Value { return c.objective.growth; },
               [](const RunConfig& c) { return family_reads(c, "growth"); }},
+    Parameter{"width", "Objective", ValueType::kNumber, "a number > 0",
+              "lambda, the length of each link of zero-chain (L0 = 152 scale / width)", "1",
+              [](RunConfig& c, const Value& v) { c.objective.width = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.width; },
+              [](const RunConfig& c) { return family_reads(c, "width"); }},
+    Parameter{"reveal-probability", "Objective", ValueType::kNumber, "a number in (0, 1]",
+              "p, how often zero-chain's stochastic gradient shows the chain's next coordinate",
+              "1",
+              [](RunConfig& c, const Value& v) { c.objective.reveal_probability = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.reveal_probability; },
+              [](const RunConfig& c) { return family_reads(c, "reveal-probability"); }},
     Parameter{"samples", "Objective", ValueType::kInteger, "an integer >= dim",
               "n, the data points of phase-retrieval", "8 * dim",
               [](RunConfig& c, const Value& v) { c.objective.samples = as_integer(v); },

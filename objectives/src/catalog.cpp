@@ -61,6 +61,16 @@ const std::vector<FamilyInfo>& families() {
        "x0 (default 3) in every coordinate",
        {"dim", "scale", "condition", "ripple", "x0"},
        true},
+      {"zero-chain",
+       "f(x) = c lambda sum_{i=1..d} [Psi(-u_{i-1}) Phi(-u_i) - Psi(u_{i-1}) Phi(u_i)], "
+       "u = x / lambda, u_0 = 1 (Carmon et al. 2019); its stochastic gradient hides the "
+       "chain's next coordinate except with probability p = reveal-probability (Arjevani "
+       "et al. 2019); ||grad f|| > c until |x_d| > lambda",
+       "L0 = 152 c / lambda, L1 = 0, f_low = -c lambda sqrt(2 pi e) (1 + e (d - 1)); "
+       "sigma = 23 c max(1, (1 - p) / p) (0 for p = 1)",
+       "x0 (default 0) in every coordinate",
+       {"dim", "scale", "width", "reveal-probability", "x0"},
+       false},
   };
   return entries;
 }
@@ -138,6 +148,13 @@ std::optional<std::string> spec_error(const ObjectiveSpec& spec) {
   if (reads(*family, "growth")) {
     if (auto e = check_real("growth", spec.growth, spec.growth > 0.0, "> 0")) return e;
   }
+  if (reads(*family, "width")) {
+    if (auto e = check_real("width", spec.width, spec.width > 0.0, "> 0")) return e;
+  }
+  if (reads(*family, "reveal-probability")) {
+    const double p = spec.reveal_probability;
+    if (auto e = check_real("reveal-probability", p, p > 0.0 && p <= 1.0, "in (0, 1]")) return e;
+  }
   if (reads(*family, "samples")) {
     const Index n = *spec.samples;
     if (n < spec.dim) {
@@ -208,6 +225,7 @@ ObjectiveSpec resolve(const ObjectiveSpec& spec) {
     if (family->name == "quartic") resolved.x0 = 1.0;
     if (family->name == "cosh-well") resolved.x0 = 4.0 / spec.growth;
     if (family->name == "rippled-quadratic") resolved.x0 = 3.0;
+    if (family->name == "zero-chain") resolved.x0 = 0.0;
     if (family->name == "phase-retrieval") {
       resolved.x0 = spec.dim >= 1 ? 1.0 / std::sqrt(static_cast<double>(spec.dim)) : 1.0;
     }
@@ -233,6 +251,7 @@ std::unique_ptr<SyntheticFunction> make_function(const ObjectiveSpec& spec) {
   if (name == "quartic") return detail::make_quartic(resolved);
   if (name == "cosh-well") return detail::make_cosh_well(resolved);
   if (name == "phase-retrieval") return detail::make_phase_retrieval(resolved);
+  if (name == "zero-chain") return detail::make_zero_chain(resolved);
   return detail::make_rippled_quadratic(resolved);
 }
 

@@ -19,13 +19,14 @@ std::string format_number(double value);
 // The first broken constraint of a noise spec, as one line; nullopt if valid.
 std::optional<std::string> noise_spec_error(const NoiseSpec& spec);
 
-// The five families, from a spec that resolve() has completed and is_valid()
+// The six families, from a spec that resolve() has completed and is_valid()
 // has accepted. Parameters the family does not read are ignored.
 std::unique_ptr<SyntheticFunction> make_double_well(const ObjectiveSpec& spec);
 std::unique_ptr<SyntheticFunction> make_quartic(const ObjectiveSpec& spec);
 std::unique_ptr<SyntheticFunction> make_cosh_well(const ObjectiveSpec& spec);
 std::unique_ptr<SyntheticFunction> make_phase_retrieval(const ObjectiveSpec& spec);
 std::unique_ptr<SyntheticFunction> make_rippled_quadratic(const ObjectiveSpec& spec);
+std::unique_ptr<SyntheticFunction> make_zero_chain(const ObjectiveSpec& spec);
 
 // The first broken constraint of the language-model fields of a spec whose
 // family is "lstm" (the files themselves are checked when read).

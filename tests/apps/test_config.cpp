@@ -44,7 +44,8 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
   const std::vector<std::pair<const char*, const char*>> samples = {
       {"objective", "quartic"},   {"dim", "7"},          {"scale", "2.5"},
       {"condition", "3"},         {"x0", "-1.25"},       {"ripple", "0.5"},
-      {"growth", "2"},            {"samples", "70"},     {"batch-size", "4"},
+      {"growth", "2"},            {"width", "0.75"},     {"reveal-probability", "0.125"},
+      {"samples", "70"},          {"batch-size", "4"},
       {"data-seed", "9"},         {"noise", "gaussian"}, {"sigma", "0.3"},
       {"dof", "4"},               {"algorithm", "sgd"},  {"workers", "1"},
       {"sync-interval", "5"},     {"step-size", "0.2"},  {"clip-threshold", "0.7"},
@@ -80,6 +81,8 @@ TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
       {{"condition", "0.5"}, "condition = 0.5"},
       {{"ripple", "-1"}, "ripple = -1"},
       {{"growth", "0"}, "growth = 0"},
+      {{"width", "0"}, "width = 0"},
+      {{"reveal-probability", "0"}, "reveal-probability = 0"},
       {{"sigma", "0"}, "sigma = 0"},
       {{"dof", "2"}, "dof = 2"},
       {{"data-seed", "-1"}, "data-seed = -1, must be >= 0"},
@@ -121,6 +124,9 @@ TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
       error = error_of({{"noise", "student-t"}, setting});
     } else if (std::string(setting.first) == "growth" || std::string(setting.first) == "ripple") {
       error = error_of({{"objective", "cosh-well"}, setting});
+    } else if (std::string(setting.first) == "width" ||
+               std::string(setting.first) == "reveal-probability") {
+      error = error_of({{"objective", "zero-chain"}, setting});
     } else {
       error = error_of({setting});
     }

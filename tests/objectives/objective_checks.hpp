@@ -1,4 +1,4 @@
-// Helpers shared by the objectives tests: specs of the five families with
+// Helpers shared by the objectives tests: specs of the six families with
 // non-default parameters, random points, spectral norms, and the
 // certificate ratio ||H|| / (L0 + L1 ||grad||).
 #pragma once
@@ -43,13 +43,18 @@ inline ObjectiveSpec family_spec(const std::string& family, Index dim) {
     spec.scale = 2.0;
     spec.condition = 10.0;
     spec.ripple = 2.5;
+  } else if (family == "zero-chain") {
+    spec.scale = 0.7;
+    spec.width = 0.8;
+    spec.reveal_probability = 0.3;
   }
   return spec;
 }
 
 inline const std::vector<std::string>& family_names() {
-  static const std::vector<std::string> names = {"double-well", "quartic", "cosh-well",
-                                                 "phase-retrieval", "rippled-quadratic"};
+  static const std::vector<std::string> names = {"double-well",       "quartic",
+                                                 "cosh-well",         "phase-retrieval",
+                                                 "rippled-quadratic", "zero-chain"};
   return names;
 }
 

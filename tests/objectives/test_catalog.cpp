@@ -44,7 +44,7 @@ TEST(Catalog, MessagesNameFieldValueAndRange) {
   const std::vector<Case> cases = {
       {"foo", [](ObjectiveSpec&) {},
        "objective = 'foo' is not one of: double-well, quartic, cosh-well, phase-retrieval, "
-       "rippled-quadratic, lstm"},
+       "rippled-quadratic, zero-chain, lstm"},
       {"double-well", [](ObjectiveSpec& s) { s.dim = 0; }, "dim = 0, must be >= 1"},
       {"quartic", [](ObjectiveSpec& s) { s.scale = 0.0; }, "scale = 0, must be > 0"},
       {"quartic", [&](ObjectiveSpec& s) { s.scale = inf; }, "scale = inf, must be finite and > 0"},
@@ -55,6 +55,11 @@ TEST(Catalog, MessagesNameFieldValueAndRange) {
       {"rippled-quadratic", [](ObjectiveSpec& s) { s.ripple = -0.25; },
        "ripple = -0.25, must be >= 0"},
       {"cosh-well", [](ObjectiveSpec& s) { s.growth = 0.0; }, "growth = 0, must be > 0"},
+      {"zero-chain", [](ObjectiveSpec& s) { s.width = -1.0; }, "width = -1, must be > 0"},
+      {"zero-chain", [](ObjectiveSpec& s) { s.reveal_probability = 0.0; },
+       "reveal-probability = 0, must be in (0, 1]"},
+      {"zero-chain", [](ObjectiveSpec& s) { s.reveal_probability = 1.5; },
+       "reveal-probability = 1.5, must be in (0, 1]"},
       {"double-well", [&](ObjectiveSpec& s) { s.x0 = nan; }, "x0 = nan, must be finite"},
       {"cosh-well", [](ObjectiveSpec& s) { s.x0 = 800.0; },
        "x0 = 800, must satisfy |growth * x0| <= 700 for cosh-well (cosh overflows a double "
@@ -152,7 +157,9 @@ TEST(Catalog, EntriesDescribeTheirObjects) {
     EXPECT_FALSE(info.formula.empty());
     EXPECT_FALSE(info.certificate.empty());
     EXPECT_FALSE(info.initial_point.empty());
-    EXPECT_EQ(info.additive_noise_only, info.name != "phase-retrieval");
+    // phase-retrieval samples a minibatch; zero-chain's oracle hides a coordinate.
+    EXPECT_EQ(info.additive_noise_only,
+              info.name != "phase-retrieval" && info.name != "zero-chain");
     // describe() shows every parameter the entry lists, as key=value.
     ObjectiveSpec spec = spec_of(std::string(info.name));
     const std::string description = make_function(spec)->describe();

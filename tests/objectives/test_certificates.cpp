@@ -293,6 +293,34 @@ TEST_P(Certificate, PhaseRetrieval) {
   report("phase-retrieval d=" + std::to_string(d) + " n=" + std::to_string(*spec.samples), tally);
 }
 
+TEST_P(Certificate, ZeroChain) {
+  const Index d = GetParam();
+  const ObjectiveSpec spec = resolve(family_spec("zero-chain", d));
+  const auto f = make_function(spec);
+  EXPECT_DOUBLE_EQ(f->l0(), 152.0 * spec.scale / spec.width);
+  EXPECT_EQ(f->l1(), 0.0);
+  Rng rng = make_stream(26, StreamPurpose::kTest, static_cast<std::uint64_t>(d));
+  Tally tally;
+  random_points(*f, spec, rng, tally);
+  // Where the derivation's bound is nearest: u_j at the maximiser 0.7605 of
+  // |Psi''|, u_{j+1} far out (Phi near its supremum), the neighbours at the
+  // maximiser 0.908 of |Psi'|, on every link in turn; and along the chain's
+  // path, every coordinate at t (x = t lambda).
+  const double lambda = spec.width;
+  for (Index j = 0; j < d; ++j) {
+    for (const double far : {3.0, 10.0}) {
+      Vector x = Vector::Constant(d, 0.908 * lambda);
+      x[j] = 0.7605 * lambda;
+      if (j + 1 < d) x[j + 1] = far * lambda;
+      expect_certified(*f, x, tally, "a link at the largest |Psi''|");
+    }
+  }
+  for (double t = -3.0; t <= 3.0; t += 0.01) {
+    expect_certified(*f, Vector::Constant(d, t * lambda), tally, "every coordinate at t");
+  }
+  report("zero-chain d=" + std::to_string(d), tally);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dimensions, Certificate, testing::Values<Index>(1, 2, 7, 50),
                          [](const testing::TestParamInfo<Index>& info) {
                            // Appended, not "d" + ...: GCC 12 warns falsely (-Wrestrict).

@@ -1,4 +1,4 @@
-// The five families against finite differences (gradient and Hessian), their
+// The six families against finite differences (gradient and Hessian), their
 // lower bounds f_low, their minimisers and their initial points.
 #include <algorithm>
 #include <cmath>
@@ -24,15 +24,29 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();
 // real bug (an O(1) relative error) for every family here.
 constexpr double kStep = 1e-3;
 
-// Bound on |d^k phi_j / dt^k| over |t| <= radius, every j, for k >= 5: zero
-// for the families of degree 4, from |cosh^(k)|, |cos^(k)| <= cosh, 1 for the
-// others (weights <= condition).
+// sup |Psi^(a)| and sup |Phi^(b)|, a, b = 0..6, of zero-chain's factors
+// (docs/objectives.md, section 6), each the maximum over a grid of step
+// 2.5e-4 (Psi: t in (1/2, 10.5]; Phi: [-10, 10]) rounded up; the bound
+// below doubles them against what the grid and its range miss.
+constexpr double kPsiBound[] = {2.72, 4.46, 32.4, 458, 1.04e4, 4.57e5, 2.47e7};
+constexpr double kPhiBound[] = {4.14, 1.65, 1.0, 1.65, 2.28, 4.95, 9.54};
+
+// Bound on |d^k f / dx_j^k| (and on the mixed k-th derivatives the Hessian
+// check differentiates) over |x_j| <= radius, every j, for k >= 5: zero for
+// the families of degree 4, from |cosh^(k)|, |cos^(k)| <= cosh, 1 for the
+// separable others (weights <= condition); for zero-chain, c lambda^(1-k)
+// times two terms Psi^(a) Phi^(b) with a + b = k.
 double high_derivative_bound(const ObjectiveSpec& spec, int order, double radius) {
   if (spec.family == "cosh-well") {
     return spec.scale * spec.condition * std::pow(spec.growth, order) *
            (std::cosh(spec.growth * radius) + spec.ripple);
   }
   if (spec.family == "rippled-quadratic") return spec.scale * spec.condition * spec.ripple;
+  if (spec.family == "zero-chain") {
+    double largest = 0.0;
+    for (int a = 0; a <= order; ++a) largest = std::max(largest, kPsiBound[a] * kPhiBound[order - a]);
+    return 2.0 * 2.0 * largest * spec.scale * std::pow(spec.width, 1 - order);
+  }
   return 0.0;
 }
 
@@ -325,7 +339,8 @@ TEST(InitialPoint, FamilyDefaultsAndOverride) {
                   {"quartic", 1.0},
                   {"cosh-well", 4.0 / 0.7},
                   {"phase-retrieval", 1.0 / std::sqrt(7.0)},
-                  {"rippled-quadratic", 3.0}};
+                  {"rippled-quadratic", 3.0},
+                  {"zero-chain", 0.0}};
   for (const auto& entry : defaults) {
     const ObjectiveSpec spec = family_spec(entry.family, 7);
     EXPECT_EQ(resolve(spec).x0, entry.expected) << entry.family;

@@ -39,7 +39,8 @@ struct OracleConstants {
   // Almost-sure bound: ||g - grad f_i(x)|| <= sigma for every stochastic
   // gradient g of worker i at x; "unbounded" when no such bound exists.
   Constant sigma = Constant::unknown();
-  // sqrt(E ||g - grad f_i(x)||^2), uniform in x when known.
+  // sqrt(E ||g - grad f_i(x)||^2) when it is the same at every x (additive
+  // noise), else a bound on it uniform in x (zero-chain), when known.
   Constant noise_std = Constant::unknown();
   // f(x) >= f_low for every x (the minimum when it is attained and known).
   Constant f_low = Constant::unknown();

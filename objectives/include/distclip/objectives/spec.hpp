@@ -51,6 +51,9 @@ struct ObjectiveSpec {
                                     // the family's default when unset
   double ripple = 2.0;              // a >= 0, cosine amplitude (cosh-well, rippled-quadratic)
   double growth = 1.0;              // b > 0, exponential rate (cosh-well)
+  double width = 1.0;               // lambda > 0, the length scale of each link (zero-chain)
+  double reveal_probability = 1.0;  // p in (0, 1], how often a gradient shows the chain's
+                                    // next coordinate (zero-chain)
   std::optional<Index> samples;     // n >= d (phase-retrieval); 8 d when unset
   Index batch_size = 1;             // minibatch size: 1 <= b <= n samples (phase-retrieval),
                                     // b >= 1 windows (lstm)
