@@ -166,12 +166,16 @@ Action add_list_command(CLI::App& app) {
   return [] {
     fmt::print(std::cout, "Algorithms (docs/algorithms.md)\n");
     for (const Algorithm& a : algorithms()) {
-      std::vector<std::string_view> keys{"step-size"};
-      if (!a.single_machine()) keys.insert(keys.begin(), "workers");
-      if (a.uses_sync_interval()) keys.push_back("sync-interval");
-      if (a.uses_clip_threshold()) keys.push_back("clip-threshold");
-      if (a.uses_clip_option()) keys.push_back("clip-option");
-      fmt::print(std::cout, "  {:<20} {}\n  {:<20} parameters: {}\n", a.name, a.description, "",
+      // The schema's own rule for what the algorithm reads (a single
+      // machine's workers = 1 is not a choice).
+      RunConfig config;
+      config.algorithm = std::string(a.name);
+      std::vector<std::string_view> keys;
+      for (const Parameter& p : parameters()) {
+        const bool choice = p.key != "algorithm" && !(p.key == "workers" && a.single_machine());
+        if (p.group == "Algorithm" && choice && p.used(config)) keys.push_back(p.key);
+      }
+      fmt::print(std::cout, "  {:<22} {}\n  {:<22} parameters: {}\n", a.name, a.description, "",
                  parameter_keys(keys));
     }
     fmt::print(std::cout, "\nObjectives (docs/objectives.md)\n");

@@ -191,9 +191,16 @@ const std::array kParameters = {
               [](const RunConfig& c) {
                 return family_reads(c, "batch-size") || is_language_model(c);
               }},
+    Parameter{"heterogeneity", "Objective", ValueType::kNumber, "a number >= 0",
+              "kappa of a synthetic objective: worker i minimises f + <b_i, x>, the tilts b_i "
+              "summing to 0 with mean norm kappa (needs workers >= 2; docs/objectives.md)",
+              "0",
+              [](RunConfig& c, const Value& v) { c.objective.heterogeneity = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.objective.heterogeneity; },
+              [](const RunConfig& c) { return !is_language_model(c); }},
     Parameter{"data-seed", "Objective", ValueType::kInteger, "an integer >= 0",
-              "seed of generated data (phase-retrieval) or of the evaluation windows and the "
-              "initial point (lstm), fixed across run seeds",
+              "seed of generated data (phase-retrieval, the heterogeneity tilts) or of the "
+              "evaluation windows and the initial point (lstm), fixed across run seeds",
               "1",
               [](RunConfig& c, const Value& v) {
                 if (as_integer(v) < 0) {
@@ -205,7 +212,8 @@ const std::array kParameters = {
                 return static_cast<std::int64_t>(c.objective.data_seed);
               },
               [](const RunConfig& c) {
-                return family_reads(c, "data-seed") || is_language_model(c);
+                return family_reads(c, "data-seed") || is_language_model(c) ||
+                       c.objective.heterogeneity > 0.0;
               }},
     // The language model (objective = lstm; docs/lstm.md).
     Parameter{"level", "Language model", ValueType::kText, "one of: word, char",
@@ -365,6 +373,16 @@ const std::array kParameters = {
               [](RunConfig& c, const Value& v) { c.options.clip_option = parse_clip_option(as_text(v)); },
               [](const RunConfig& c) -> Value { return std::string(to_string(c.options.clip_option)); },
               [](const RunConfig& c) { return algorithm_of(c).uses_clip_option(); }},
+    Parameter{"momentum", "Algorithm", ValueType::kNumber, "a number in [0, 1)",
+              "beta of the momentum methods: m <- beta m + (1 - beta) g", "0.9",
+              [](RunConfig& c, const Value& v) { c.options.momentum = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.options.momentum; },
+              [](const RunConfig& c) { return algorithm_of(c).uses_momentum(); }},
+    Parameter{"nu", "Algorithm", ValueType::kNumber, "a number in [0, 1]",
+              "nu of the momentum methods: the step is nu clip(m) + (1 - nu) clip(g)", "0.7",
+              [](RunConfig& c, const Value& v) { c.options.nu = as_number(v); },
+              [](const RunConfig& c) -> Value { return c.options.nu; },
+              [](const RunConfig& c) { return algorithm_of(c).uses_momentum(); }},
     // Run.
     Parameter{"steps", "Run", ValueType::kInteger, "an integer >= 1", "T, the step budget", "1000",
               [](RunConfig& c, const Value& v) { c.options.max_steps = as_integer(v); },
@@ -741,6 +759,11 @@ RunConfig resolve(std::span<const Setting> settings) {
   }
   std::string error;
   if (!is_valid(config.objective, &error)) throw ConfigError(error);
+  if (config.objective.heterogeneity > 0.0 && config.options.num_workers < 2 &&
+      !is_language_model(config)) {
+    throw ConfigError(fmt::format("heterogeneity = {}, needs workers >= 2 (workers = {})",
+                                  config.objective.heterogeneity, config.options.num_workers));
+  }
   if (!config.options.IsValid(algorithm_of(config), &error)) throw ConfigError(error);
   config.objective = distclip::resolve(config.objective);
   if (config.theory_params) {

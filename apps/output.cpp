@@ -92,6 +92,8 @@ nlohmann::ordered_json record_to_json(const EvalRecord& r) {
     json["heldout_loss"] = r.heldout_loss;
     json["heldout_perplexity"] = std::exp(r.heldout_loss);
   }
+  // The measured heterogeneity, for oracles not homogeneous by construction.
+  if (!std::isnan(r.kappa)) json["kappa"] = r.kappa;
   return json;
 }
 
@@ -259,7 +261,7 @@ std::string communication_csv(const CommunicationSummary& c, int ranks) {
     for (int r = 0; r < ranks; ++r) {
       const TransportCost& cost = c.log_per_rank[k * static_cast<std::size_t>(ranks) + r];
       fmt::format_to(std::back_inserter(out), "{},{},{},{},{},{},{},{:.9g}\n", k + 1, entry.step,
-                     entry.round, entry.gradients ? "gradients" : "models", r, cost.bytes_sent,
+                     entry.round, to_string(entry.exchange), r, cost.bytes_sent,
                      cost.bytes_received, cost.seconds);
     }
   }

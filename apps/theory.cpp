@@ -58,7 +58,7 @@ void apply_theorem1(RunConfig& config, bool steps_given) {
         "theory-params = 1 needs certified constants; objective = lstm has none (estimate "
         "them with distclip smoothness and pass them to distclip theory)");
   }
-  const auto oracle = make_oracle(config.objective);
+  const auto oracle = make_oracle(config.objective, config.options.num_workers);
   Vector x0(oracle->dimension());
   oracle->initial_point(x0);
   std::string why;
@@ -181,13 +181,15 @@ Action add_theory_command(CLI::App& app) {
     double f_x0 = 0.0;
     TheorySources from;
     if (config.objective.family != kLanguageModelFamily) {
-      const auto oracle = make_oracle(config.objective);
+      const auto oracle = make_oracle(config.objective, config.options.num_workers);
       constants = oracle->constants();
       Vector x0(oracle->dimension());
       oracle->initial_point(x0);
       f_x0 = oracle->value(x0);
       const std::string certified = "certified by " + config.objective.family;
-      from = {certified, certified, "noise " + config.objective.noise.model, "homogeneous",
+      from = {certified, certified, "noise " + config.objective.noise.model,
+              config.objective.heterogeneity > 0.0 ? "constructed by heterogeneity"
+                                                   : "homogeneous",
               "f(x_0) - f_low"};
     }
     const auto override_with = [](const std::optional<double>& given, Constant& constant,

@@ -5,8 +5,9 @@
 namespace distclip {
 
 namespace {
-constexpr std::array kAlgorithms{kCelgc,       kNaiveParallelClip, kLocalSgd,     kMinibatchSgd,
-                                 kClippedSgd, kSgd,               kNormalizedSgd};
+constexpr std::array kAlgorithms{kCelgc,     kNaiveParallelClip, kLocalSgd,        kMinibatchSgd,
+                                 kClippedSgd, kSgd,              kNormalizedSgd,   kEpisode,
+                                 kScaffold,  kClippedMomentum,   kLocalClippedMomentum};
 }  // namespace
 
 std::string_view to_string(ClipOption option) {

@@ -23,9 +23,12 @@ LemmaBounds LemmaBounds::of(const Algorithm& algorithm, const RunOptions& option
   LemmaBounds bounds;
   if (algorithm.averaging != Averaging::kModelsEveryInterval || options.num_workers == 1) {
     bounds.consensus_radius = 0.0;
+  } else if (algorithm.step_rule == StepRule::kEpisodic) {
+    bounds.consensus_reason =
+        "EPISODE's unclipped rounds step eta ||g_i - G_i + G||, which no radius bounds";
   } else if (algorithm.step_rule != StepRule::kClipped) {
     bounds.consensus_reason = "its steps are not clipped, so no radius bounds the workers' spread";
-  } else if (options.clip_option == ClipOption::kGlobalAverage) {
+  } else if (algorithm.uses_clip_option() && options.clip_option == ClipOption::kGlobalAverage) {
     bounds.consensus_reason =
         "clip-option = global-average steps min(eta, gamma / ||gbar||) ||g_i||, which exceeds "
         "gamma when ||g_i|| > ||gbar||";

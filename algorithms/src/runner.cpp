@@ -21,6 +21,10 @@ std::string worker_gradient_norm(int worker) {
   return fmt::format("stochastic gradient norm of worker {}", worker);
 }
 
+std::string worker_resampled_norm(int worker) {
+  return fmt::format("resampled gradient norm of worker {}", worker);
+}
+
 }  // namespace
 
 bool RunOptions::IsValid(const Algorithm& algorithm, std::string* error) const {
@@ -38,6 +42,12 @@ bool RunOptions::IsValid(const Algorithm& algorithm, std::string* error) const {
   if (!positive(step_size)) return fail(fmt::format("step-size = {}, must be > 0", step_size));
   if (!positive(clip_threshold)) {
     return fail(fmt::format("clip-threshold = {}, must be > 0", clip_threshold));
+  }
+  if (algorithm.uses_momentum()) {
+    if (!(momentum >= 0.0 && momentum < 1.0)) {
+      return fail(fmt::format("momentum = {}, must be in [0, 1)", momentum));
+    }
+    if (!(nu >= 0.0 && nu <= 1.0)) return fail(fmt::format("nu = {}, must be in [0, 1]", nu));
   }
   if (max_steps < 1) return fail(fmt::format("steps = {}, must be >= 1", max_steps));
   if (eval_every < 1) return fail(fmt::format("eval-every = {}, must be >= 1", eval_every));
@@ -95,6 +105,20 @@ Runner::Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communi
     worker.index = i;
     worker.rng = worker_stream(options.seed, i);
   }
+  const bool corrected = algorithm.correction == Correction::kResampled ||
+                         algorithm.correction == Correction::kControlVariates;
+  if (corrected) {
+    corrections_.assign(norms_.size(), Vector::Zero(d));
+    directions_.assign(norms_.size(), Vector::Zero(d));
+    global_correction_ = Vector::Zero(d);
+  }
+  if (algorithm.uses_momentum()) {
+    momenta_.assign(norms_.size(), Vector::Zero(d));
+    momentum_mean_ = Vector::Zero(d);
+  }
+  if (oracle.constants().kappa != Constant::known(0.0)) {
+    local_gradients_.assign(norms_.size(), Vector::Zero(d));
+  }
   xbar_ = x0;
   model_mean_ = x0;
   gbar_ = Vector::Zero(d);
@@ -106,8 +130,9 @@ Runner::Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communi
           : NetworkModel::allreduce_total_bytes(options.network.algorithm, options.num_workers,
                                                 vector_bytes_);
   const std::int64_t rounds = options.max_steps / options.sync_interval + 1;
-  const std::int64_t expected =
-      algorithm.averaging == Averaging::kGradientsEveryStep ? options.max_steps : 2 * rounds;
+  const std::int64_t expected = algorithm.averaging == Averaging::kGradientsEveryStep
+                                   ? options.max_steps
+                                   : 2 * rounds * algorithm.vectors_per_round();
   log_.reserve(static_cast<std::size_t>(std::min(expected, kLogReserve)));
   log_costs_.reserve(log_.capacity());
   start_ = std::chrono::steady_clock::now();
@@ -146,26 +171,132 @@ void Runner::take_step(int w, const Vector& direction, double norm) {
   const double eta = options_.step_size;
   const double gamma = options_.clip_threshold;
   WorkerState& worker = workers_[w];
-  worker.clipped_last = is_clipped(rule, eta, gamma, norm);
+  worker.clipped_last = is_clipped(rule, eta, gamma, norm, round_clips_);
   worker.clipped_steps += worker.clipped_last ? 1 : 0;
-  models_[w].noalias() -= step_length(rule, eta, gamma, norm) * direction;
+  models_[w].noalias() -= step_length(rule, eta, gamma, norm, round_clips_) * direction;
+}
+
+void Runner::step_along_gradient(int w) {
+  switch (algorithm_.correction) {
+    case Correction::kNone:
+      take_step(w, gradients_[w], clip_norm(norms_[w]));
+      return;
+    case Correction::kResampled:
+    case Correction::kControlVariates:
+      // EPISODE's g_i - G_i + G, SCAFFOLD's g_i - c_i + c.
+      directions_[w] = gradients_[w] - corrections_[w] + global_correction_;
+      take_step(w, directions_[w], directions_[w].norm());
+      return;
+    case Correction::kMomentum:
+      momentum_step(w);
+      return;
+  }
+}
+
+void Runner::momentum_step(int w) {
+  const double eta = options_.step_size;
+  const double gamma = options_.clip_threshold;
+  const double nu = options_.nu;
+  Vector& m = momenta_[w];
+  m = options_.momentum * m + (1.0 - options_.momentum) * gradients_[w];
+  const double m_norm = m.norm();
+  const double g_norm = norms_[w];
+  // Zhang et al. 2020, Algorithm 1: each part is clipped on its own, so the
+  // step moves at most nu gamma + (1 - nu) gamma = gamma.
+  models_[w].noalias() -= (nu * step_length(StepRule::kClipped, eta, gamma, m_norm)) * m +
+                          ((1.0 - nu) * step_length(StepRule::kClipped, eta, gamma, g_norm)) *
+                              gradients_[w];
+  WorkerState& worker = workers_[w];
+  worker.clipped_last = (nu > 0.0 && is_clipped(StepRule::kClipped, eta, gamma, m_norm)) ||
+                        (nu < 1.0 && is_clipped(StepRule::kClipped, eta, gamma, g_norm));
+  worker.clipped_steps += worker.clipped_last ? 1 : 0;
 }
 
 void Runner::local_steps(int w, std::int64_t t_begin, std::int64_t t_end) {
   for (std::int64_t t = t_begin; t < t_end; ++t) {
     if (!draw_gradient(w, t)) return;
-    take_step(w, gradients_[w], clip_norm(norms_[w]));
+    step_along_gradient(w);
   }
 }
 
 void Runner::average_models() {
   communicator_.average(models_, model_mean_, Traffic::kAlgorithm);
-  log_collective(false, rounds_ + 1);
+  log_collective(Exchange::kModels, rounds_ + 1);
   tbb::parallel_for(0, local_.size(), [&](int w) { models_[w] = model_mean_; });
 }
 
-void Runner::log_collective(bool gradients, std::int64_t round) {
-  log_.push_back({step_, round, gradients});
+void Runner::update_control_variates() {
+  // model_mean_ is the round's starting point xbar_prev; every worker took
+  // exactly I steps since (rounds start at multiples of I).
+  const double scale = 1.0 / (static_cast<double>(options_.sync_interval) * options_.step_size);
+  compute_phase([&] {
+    tbb::parallel_for(0, local_.size(), [&](int w) {
+      corrections_[w] += scale * (model_mean_ - models_[w]) - global_correction_;
+    });
+  });
+}
+
+bool Runner::resample_corrections() {
+  compute_phase([&] {
+    tbb::parallel_for(0, local_.size(), [&](int w) {
+      WorkerState& worker = workers_[w];
+      oracle_.stochastic_gradient(models_[w], worker.index, worker.rng, corrections_[w]);
+      ++worker.gradient_calls;
+      ++worker.resampled;
+      const double norm = corrections_[w].norm();
+      if (!healthy(norm)) {
+        worker.divergence = Divergence{step_, worker_resampled_norm(worker.index), norm};
+      }
+    });
+  });
+  return !collect_divergence();
+}
+
+void Runner::start_round() {
+  const bool several = options_.num_workers > 1;
+  const Correction correction = algorithm_.correction;
+  if (correction == Correction::kControlVariates && step_ > 0) update_control_variates();
+  if (several) {
+    average_models();
+    ++rounds_;
+  } else if (correction == Correction::kControlVariates) {
+    model_mean_ = models_[0];  // the next round's xbar_prev
+  }
+  switch (correction) {
+    case Correction::kNone:
+      return;
+    case Correction::kResampled:
+      if (!resample_corrections()) return;
+      if (several) {
+        communicator_.average(corrections_, global_correction_, Traffic::kAlgorithm);
+        log_collective(Exchange::kGradients, rounds_);
+      } else {
+        global_correction_ = corrections_[0];
+      }
+      round_clips_ =
+          episode_clips(options_.step_size, options_.clip_threshold, global_correction_.norm());
+      return;
+    case Correction::kControlVariates:
+      // The first round's control variates are 0 everywhere: nothing to send.
+      if (step_ == 0) return;
+      if (several) {
+        communicator_.average(corrections_, global_correction_, Traffic::kAlgorithm);
+        log_collective(Exchange::kControlVariates, rounds_);
+      } else {
+        global_correction_ = corrections_[0];
+      }
+      return;
+    case Correction::kMomentum:
+      if (!several) return;
+      communicator_.average(momenta_, momentum_mean_, Traffic::kAlgorithm);
+      log_collective(Exchange::kMomenta, rounds_);
+      tbb::parallel_for(0, local_.size(), [&](int w) { momenta_[w] = momentum_mean_; });
+      return;
+  }
+}
+
+void Runner::log_collective(Exchange exchange, std::int64_t round) {
+  log_.push_back({step_, round, exchange});
   log_costs_.push_back(communicator_.last_cost());
 }
 
@@ -184,7 +315,9 @@ void Runner::collective_update() {
   // A minibatch step is a round of its own; CELGC's reference gradient
   // belongs to the round its model average opened.
   const bool own_round = algorithm_.averaging == Averaging::kGradientsEveryStep;
-  if (options_.num_workers > 1) log_collective(true, own_round ? rounds_ + 1 : rounds_);
+  if (options_.num_workers > 1) {
+    log_collective(Exchange::kGradients, own_round ? rounds_ + 1 : rounds_);
+  }
   if (own_round && options_.num_workers > 1) ++rounds_;
   const double mean_norm = gbar_.norm();
   if (!healthy(mean_norm)) {
@@ -204,10 +337,7 @@ void Runner::collective_update() {
 }
 
 void Runner::local_update() {
-  compute_phase([&] {
-    tbb::parallel_for(0, local_.size(),
-                      [&](int w) { take_step(w, gradients_[w], clip_norm(norms_[w])); });
-  });
+  compute_phase([&] { tbb::parallel_for(0, local_.size(), [&](int w) { step_along_gradient(w); }); });
 }
 
 void Runner::set_step_observers(std::span<Observer* const> observers) {
@@ -297,13 +427,12 @@ bool Runner::collect_divergence() {
 
 bool Runner::advance_to(std::int64_t t_end) {
   const int interval = options_.sync_interval;
-  const bool several = options_.num_workers > 1;
   arena_.execute([&] {
     while (step_ < t_end && !divergence_ && !step_stop_) {
       const bool round_start = algorithm_.uses_sync_interval() && step_ % interval == 0;
-      if (round_start && several) {
-        average_models();
-        ++rounds_;
+      if (round_start) {
+        start_round();
+        if (divergence_) break;
       }
       const bool needs_reference = round_start && algorithm_.uses_clip_option() &&
                                    options_.clip_option != ClipOption::kLocal;
@@ -344,6 +473,18 @@ EvalRecord Runner::evaluate() {
     record.value = oracle_.value(xbar_);
     oracle_.gradient(xbar_, full_gradient_);
     record.heldout_loss = oracle_.heldout_loss(xbar_);
+    if (!local_gradients_.empty()) {
+      // One worker at a time: the oracle's local gradients share its
+      // scratch. The mean is the ordered average of one-entry vectors, the
+      // same bits on every backend.
+      for (int w = 0; w < local_.size(); ++w) {
+        oracle_.local_gradient(workers_[w].index, xbar_, local_gradients_[w]);
+        deviations_[w][0] = (local_gradients_[w] - full_gradient_).norm();
+      }
+      gradient_evaluations_ += options_.num_workers;
+      communicator_.average(deviations_, mean_deviation_, Traffic::kMeasurement);
+      record.kappa = mean_deviation_[0];
+    }
   });
   ++value_evaluations_;
   ++gradient_evaluations_;
@@ -483,20 +624,24 @@ RunSummary Runner::run(std::span<Observer* const> observers) {
   }
   std::int64_t clipped_steps = 0;
   std::int64_t gradient_calls = 0;
+  std::int64_t resampled = 0;
   for (const WorkerState& worker : workers_) {
     clipped_steps += worker.clipped_steps;
     gradient_calls += worker.gradient_calls;
+    resampled += worker.resampled;
   }
   clipped_steps = communicator_.sum(clipped_steps);
   gradient_calls = communicator_.sum(gradient_calls);
+  resampled = communicator_.sum(resampled);
+  const std::int64_t worker_steps = gradient_calls - resampled;
   summary.steps = step_;
   summary.rounds = rounds_;
   summary.communication = summarize_communication();
   summary.bytes = summary.communication.collectives * summary.communication.bytes_per_collective;
   summary.oracle_calls = {gradient_calls, gradient_evaluations_, value_evaluations_};
   summary.mean_clip_fraction =
-      gradient_calls == 0 ? 0.0
-                          : static_cast<double>(clipped_steps) / static_cast<double>(gradient_calls);
+      worker_steps == 0 ? 0.0
+                        : static_cast<double>(clipped_steps) / static_cast<double>(worker_steps);
   summary.wall_time_s = seconds_since_start();
   return summary;
 }

@@ -53,6 +53,20 @@ double StationarityTracker::metric(StopCriterion criterion) const {
   return ergodic();
 }
 
+std::string_view to_string(Exchange exchange) {
+  switch (exchange) {
+    case Exchange::kModels:
+      return "models";
+    case Exchange::kGradients:
+      return "gradients";
+    case Exchange::kControlVariates:
+      return "control-variates";
+    case Exchange::kMomenta:
+      return "momenta";
+  }
+  return "models";
+}
+
 std::string_view to_string(Termination termination) {
   switch (termination) {
     case Termination::kNotRun:

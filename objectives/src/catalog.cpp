@@ -8,6 +8,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include <boost/random/normal_distribution.hpp>
+
 #include "internal.hpp"
 
 namespace distclip {
@@ -175,6 +177,13 @@ std::optional<std::string> spec_error(const ObjectiveSpec& spec) {
   }
   const double x0 = *spec.x0;
   if (!std::isfinite(x0)) return "x0 = " + detail::format_number(x0) + ", must be finite";
+  if (auto e = check_real("heterogeneity", spec.heterogeneity, spec.heterogeneity >= 0.0, ">= 0")) {
+    return e;
+  }
+  if (family->name == "zero-chain" && spec.heterogeneity != 0.0) {
+    return "heterogeneity = " + detail::format_number(spec.heterogeneity) +
+           ", must be 0 for zero-chain (the lower-bound instance is homogeneous)";
+  }
   if (family->name == "cosh-well" && !(std::abs(spec.growth * x0) <= kCoshWellMaxStart)) {
     return "x0 = " + detail::format_number(x0) + ", must satisfy |growth * x0| <= 700 for " +
            "cosh-well (cosh overflows a double near 710)";
@@ -255,17 +264,51 @@ std::unique_ptr<SyntheticFunction> make_function(const ObjectiveSpec& spec) {
   return detail::make_rippled_quadratic(resolved);
 }
 
-std::unique_ptr<SyntheticOracle> make_oracle(const ObjectiveSpec& spec) {
+std::vector<Vector> heterogeneity_tilts(const ObjectiveSpec& spec, int num_workers) {
+  if (spec.heterogeneity == 0.0) return {};
+  if (num_workers < 2) {
+    throw std::invalid_argument("heterogeneity = " + detail::format_number(spec.heterogeneity) +
+                                ", needs workers >= 2 (workers = " +
+                                std::to_string(num_workers) + ")");
+  }
+  // z_i ~ N(0, I_d), each from its own stream; b_i = s (z_i - zbar) with s
+  // making the mean norm zeta: the tilts sum to 0 (to rounding) and kappa =
+  // (1/N) sum ||b_i|| = zeta.
+  const Index d = spec.dim;
+  std::vector<Vector> tilts;
+  Vector mean = Vector::Zero(d);
+  boost::random::normal_distribution<double> normal;
+  for (int i = 0; i < num_workers; ++i) {
+    Rng rng = make_stream(spec.data_seed, StreamPurpose::kHeterogeneity,
+                          static_cast<std::uint64_t>(i));
+    Vector z(d);
+    for (Index j = 0; j < d; ++j) z[j] = normal(rng);
+    mean += z;
+    tilts.push_back(std::move(z));
+  }
+  mean /= static_cast<double>(num_workers);
+  double norms = 0.0;
+  for (Vector& b : tilts) {
+    b -= mean;
+    norms += b.norm();
+  }
+  const double scale = spec.heterogeneity * static_cast<double>(num_workers) / norms;
+  for (Vector& b : tilts) b *= scale;
+  return tilts;
+}
+
+std::unique_ptr<SyntheticOracle> make_oracle(const ObjectiveSpec& spec, int num_workers) {
   auto function = make_function(spec);
   auto noise = make_noise(spec.noise, function->dimension());
-  return std::make_unique<SyntheticOracle>(std::move(function), std::move(noise));
+  return std::make_unique<SyntheticOracle>(std::move(function), std::move(noise),
+                                           heterogeneity_tilts(resolve(spec), num_workers));
 }
 
 std::unique_ptr<Oracle> make_objective(const ObjectiveSpec& spec, int num_workers) {
   if (spec.family == kLanguageModelFamily) {
     return std::make_unique<LanguageModelOracle>(spec, num_workers);
   }
-  return make_oracle(spec);
+  return make_oracle(spec, num_workers);
 }
 
 }  // namespace distclip

@@ -28,6 +28,12 @@ class MisstatedConstants final : public Oracle {
   void initial_point(VectorRef x0) const override { inner_.initial_point(x0); }
   double value(ConstVectorRef x) const override { return inner_.value(x); }
   void gradient(ConstVectorRef x, VectorRef out) const override { inner_.gradient(x, out); }
+  double local_value(int worker, ConstVectorRef x) const override {
+    return inner_.local_value(worker, x);
+  }
+  void local_gradient(int worker, ConstVectorRef x, VectorRef out) const override {
+    inner_.local_gradient(worker, x, out);
+  }
   void stochastic_gradient(ConstVectorRef x, int worker, Rng& rng, VectorRef out) const override {
     inner_.stochastic_gradient(x, worker, rng, out);
   }
@@ -109,34 +115,48 @@ ObjectiveSpec spec_of(std::string family, std::string noise, double sigma) {
   return spec;
 }
 
+// One checked run of every algorithm and clip option on `spec`, with
+// heterogeneity zeta (0: homogeneous; > 0: 4 workers, and Lemma 3 then
+// carries kappa, and the local L0 the tilt).
+void expect_invariants_hold(const ObjectiveSpec& spec, const std::string& label) {
+  const bool heterogeneous = spec.heterogeneity > 0.0;
+  for (const Algorithm& algorithm : algorithms()) {
+    if (heterogeneous && algorithm.single_machine()) continue;
+    const int workers = algorithm.single_machine() ? 1 : 4;
+    const auto oracle = make_oracle(spec, workers);
+    for (ClipOption clip : {ClipOption::kLocal, ClipOption::kMax, ClipOption::kGlobalAverage}) {
+      if (clip != ClipOption::kLocal && !algorithm.uses_clip_option()) continue;
+      RunOptions options;
+      options.num_workers = workers;
+      options.sync_interval = 5;
+      options.step_size = 0.05;
+      options.clip_threshold = 0.05;
+      options.clip_option = clip;
+      options.max_steps = 1000;
+      options.eval_every = 100;
+      options.seed = 11;
+      const Checked run = run_checked(algorithm, *oracle, options);
+      SCOPED_TRACE(fmt::format("{} {} {}", label, algorithm.name, to_string(clip)));
+      ASSERT_FALSE(run.checker.violation()) << run.checker.violation()->describe();
+      // Unclipped steps may diverge on the fast-growing families: a
+      // result, checked up to the step it happened.
+      if (algorithm.step_rule != StepRule::kPlain) {
+        EXPECT_EQ(run.summary.termination, Termination::kBudgetExhausted);
+      }
+      EXPECT_EQ(run.checker.steps_checked(), run.summary.steps);
+    }
+  }
+}
+
 TEST(Invariants, HoldForEveryAlgorithmOnEveryCertifiedObjectiveWithBoundedNoise) {
   for (const FamilyInfo& family : objective_families()) {
     for (const std::string noise : {"ball", "truncated-gaussian"}) {
-      const auto oracle = make_oracle(spec_of(std::string(family.name), noise, 2.0));
-      if (!oracle->constants().sigma.is_known()) continue;  // phase-retrieval's minibatches
-      for (const Algorithm& algorithm : algorithms()) {
-        for (ClipOption clip : {ClipOption::kLocal, ClipOption::kMax, ClipOption::kGlobalAverage}) {
-          if (clip != ClipOption::kLocal && !algorithm.uses_clip_option()) continue;
-          RunOptions options;
-          options.num_workers = algorithm.single_machine() ? 1 : 4;
-          options.sync_interval = 5;
-          options.step_size = 0.05;
-          options.clip_threshold = 0.05;
-          options.clip_option = clip;
-          options.max_steps = 1000;
-          options.eval_every = 100;
-          options.seed = 11;
-          const Checked run = run_checked(algorithm, *oracle, options);
-          SCOPED_TRACE(fmt::format("{} {} {} {}", family.name, noise, algorithm.name, to_string(clip)));
-          ASSERT_FALSE(run.checker.violation()) << run.checker.violation()->describe();
-          // Unclipped steps may diverge on the fast-growing families: a
-          // result, checked up to the step it happened.
-          if (algorithm.step_rule != StepRule::kPlain) {
-            EXPECT_EQ(run.summary.termination, Termination::kBudgetExhausted);
-          }
-          EXPECT_EQ(run.checker.steps_checked(), run.summary.steps);
-        }
-      }
+      ObjectiveSpec spec = spec_of(std::string(family.name), noise, 2.0);
+      if (!make_oracle(spec)->constants().sigma.is_known()) continue;  // phase-retrieval
+      expect_invariants_hold(spec, fmt::format("{} {}", family.name, noise));
+      if (family.name == "zero-chain") continue;  // homogeneous by construction
+      spec.heterogeneity = 0.5;
+      expect_invariants_hold(spec, fmt::format("{} {} kappa = 0.5", family.name, noise));
     }
   }
 }
@@ -188,6 +208,28 @@ TEST(Invariants, ATooSmallSigmaIsCaughtByLemma3) {
   EXPECT_EQ(caught.checker.violation()->lemma, "Lemma 3");
   EXPECT_GT(caught.checker.violation()->lhs, 0.9);
   EXPECT_LE(caught.checker.violation()->lhs, 1.0);
+}
+
+TEST(Invariants, ATooSmallKappaIsCaughtByLemma3) {
+  // No noise, tilts of mean norm 0.5: at a round's start (r = 0) the lemma
+  // reads (1/N) sum_i ||b_i|| <= kappa, which holds with equality for the
+  // constructed kappa and fails at step 0 for 0.9 of it.
+  ObjectiveSpec spec = spec_of("double-well", "none", 1.0);
+  spec.heterogeneity = 0.5;
+  const auto oracle = make_oracle(spec, 4);
+  RunOptions options;
+  options.num_workers = 4;
+  options.sync_interval = 5;
+  options.max_steps = 100;
+  EXPECT_FALSE(run_checked(kCelgc, *oracle, options).checker.violation());
+  OracleConstants claimed = oracle->constants();
+  claimed.kappa = Constant::known(0.45);
+  MisstatedConstants wrong(*oracle, claimed);
+  const Checked caught = run_checked(kCelgc, wrong, options);
+  ASSERT_TRUE(caught.checker.violation());
+  EXPECT_EQ(caught.checker.violation()->lemma, "Lemma 3");
+  EXPECT_EQ(caught.checker.violation()->step, 0);
+  EXPECT_NEAR(caught.checker.violation()->lhs, 0.5, 1e-14);
 }
 
 TEST(Invariants, ATooSmallRadiusIsCaughtByLemma1) {

@@ -151,6 +151,41 @@ TEST(LanguageModelOracle, HeterogeneousShardsAreContiguousAndDisjoint) {
   EXPECT_NE(oracle.local_value(0, x), oracle.local_value(2, x));
 }
 
+// The measured kappa of contiguous shards: the mean over workers of
+// ||grad f_i(xbar) - grad f(xbar)||, recomputed here from the oracle's
+// local gradients (the runner sums the same terms in worker order, so to
+// the bit); positive, since the shards are different texts. The
+// homogeneous sharding reports none.
+TEST(LanguageModelTraining, HeterogeneousShardsReportTheirMeasuredKappa) {
+  REQUIRE_CORPUS(folder, "tinyshakespeare/input.txt");
+  for (const std::string sharding : {"heterogeneous", "homogeneous"}) {
+    ObjectiveSpec spec = shakespeare(folder);
+    spec.language_model.sharding = sharding;
+    spec.language_model.hidden = 16;
+    LanguageModelOracle oracle(spec, 4);
+    InProcessCommunicator communicator(4);
+    Runner runner(kCelgc, oracle, communicator, celgc_options(1, 8));
+    Recorder recorder;
+    Observer* observers[] = {&recorder};
+    const RunSummary summary = runner.run(observers);
+    ASSERT_EQ(recorder.records.size(), 2u);
+    if (sharding == "homogeneous") {
+      EXPECT_TRUE(std::isnan(recorder.records.back().kappa));
+      continue;
+    }
+    const Vector& xbar = summary.final_iterate;
+    Vector g(oracle.dimension()), local(oracle.dimension());
+    oracle.gradient(xbar, g);
+    double sum = 0.0;
+    for (int i = 0; i < 4; ++i) {
+      oracle.local_gradient(i, xbar, local);
+      sum += (local - g).norm();
+    }
+    EXPECT_GT(recorder.records.back().kappa, 0.0);
+    EXPECT_EQ(recorder.records.back().kappa, sum / 4.0);
+  }
+}
+
 class LanguageModelErrors : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -58,15 +58,62 @@ std::vector<Vector> reference_models(const Algorithm& algorithm, const Oracle& o
         return std::min(o.step_size, o.clip_threshold / norm);
       case StepRule::kNormalized:
         return o.step_size / norm;
+      case StepRule::kEpisodic:
+        break;  // EPISODE's steps are taken below
     }
     return 0.0;
   };
   const bool local = algorithm.averaging == Averaging::kModelsEveryInterval;
+  const auto clipped = [&](double norm) { return std::min(o.step_size, o.clip_threshold / norm); };
   double reference_norm = 0.0;
+  // EPISODE (Crawshaw, Bao, Liu 2023, Algorithm 1): G_i resampled at the
+  // round's start, G their mean; SCAFFOLD (Karimireddy et al. 2020, option
+  // II): control variates c_i, c; the clipping framework of Zhang et al.
+  // 2020: momenta m_i.
+  std::vector<Vector> resampled(n, Vector::Zero(d)), control(n, Vector::Zero(d));
+  std::vector<Vector> momentum(n, Vector::Zero(d));
+  Vector global = Vector::Zero(d);
+  Vector round_start = x0;
+  bool round_clips = false;
   for (std::int64_t t = 0; t < steps; ++t) {
     const bool round = local && t % o.sync_interval == 0;
+    if (round && algorithm.correction == Correction::kControlVariates && t > 0) {
+      for (int i = 0; i < n; ++i) {
+        control[i] = control[i] - global +
+                     (round_start - x[i]) / (double(o.sync_interval) * o.step_size);
+      }
+    }
     if (round && n > 1) std::fill(x.begin(), x.end(), mean(x));
+    if (round) round_start = x[0];
+    if (round && algorithm.correction == Correction::kResampled) {
+      for (int i = 0; i < n; ++i) oracle.stochastic_gradient(x[i], i, rng[i], resampled[i]);
+      global = mean(resampled);
+      round_clips = global.norm() > o.clip_threshold / o.step_size;
+    }
+    if (round && algorithm.correction == Correction::kControlVariates && t > 0) global = mean(control);
+    if (round && algorithm.correction == Correction::kMomentum && n > 1) {
+      std::fill(momentum.begin(), momentum.end(), mean(momentum));
+    }
     for (int i = 0; i < n; ++i) oracle.stochastic_gradient(x[i], i, rng[i], g[i]);
+    if (algorithm.correction == Correction::kResampled) {
+      for (int i = 0; i < n; ++i) {
+        const Vector v = g[i] - resampled[i] + global;
+        x[i] -= (round_clips ? o.clip_threshold / v.norm() : o.step_size) * v;
+      }
+      continue;
+    }
+    if (algorithm.correction == Correction::kControlVariates) {
+      for (int i = 0; i < n; ++i) x[i] -= o.step_size * (g[i] - control[i] + global);
+      continue;
+    }
+    if (algorithm.correction == Correction::kMomentum) {
+      for (int i = 0; i < n; ++i) {
+        momentum[i] = o.momentum * momentum[i] + (1.0 - o.momentum) * g[i];
+        x[i] -= o.nu * clipped(momentum[i].norm()) * momentum[i] +
+                (1.0 - o.nu) * clipped(g[i].norm()) * g[i];
+      }
+      continue;
+    }
     if (algorithm.averaging == Averaging::kGradientsEveryStep) {
       const Vector gbar = mean(g);
       for (int i = 0; i < n; ++i) x[i] -= coefficient(gbar.norm()) * gbar;
@@ -109,37 +156,48 @@ std::string case_name(const Case& c) {
 
 TEST(Runner, EveryAlgorithmMatchesTheReferenceLoop) {
   for (const Case& c : all_cases()) {
-    SCOPED_TRACE(case_name(c));
-    NoisyQuadratic oracle(5, 2.0);
-    RunOptions options = options_for(*c.algorithm);
-    options.clip_option = c.clip_option;
-    InProcessCommunicator communicator(options.num_workers);
-    Runner runner(*c.algorithm, oracle, communicator, options);
-    ASSERT_TRUE(runner.advance_to(options.max_steps));
-    const auto expected = reference_models(*c.algorithm, oracle, options, options.max_steps);
-    ASSERT_EQ(runner.models().size(), expected.size());
-    // The engine and the reference perform the same IEEE operations in the
-    // same order, so they agree to the last bit unless a compiler contracts
-    // a - b * c into a fused multiply-add in one of them; 1e-12 absolute on
-    // iterates of size ~1 covers one such rounding per step for 17 steps,
-    // while any real difference (a missed round, a wrong norm) is >= 1e-3.
-    for (std::size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_LT((runner.models()[i] - expected[i]).lpNorm<Eigen::Infinity>(), 1e-12)
-          << "worker " << i;
+    // Homogeneous, and heterogeneous (tilted per worker) for the methods
+    // with more than one worker.
+    for (const double tilt : {0.0, 0.3}) {
+      RunOptions options = options_for(*c.algorithm);
+      if (tilt > 0.0 && options.num_workers == 1) continue;
+      SCOPED_TRACE(case_name(c) + (tilt > 0.0 ? " heterogeneous" : ""));
+      NoisyQuadratic oracle(5, 2.0, tilt, options.num_workers);
+      options.clip_option = c.clip_option;
+      InProcessCommunicator communicator(options.num_workers);
+      Runner runner(*c.algorithm, oracle, communicator, options);
+      ASSERT_TRUE(runner.advance_to(options.max_steps));
+      const auto expected = reference_models(*c.algorithm, oracle, options, options.max_steps);
+      ASSERT_EQ(runner.models().size(), expected.size());
+      // The engine and the reference perform the same IEEE operations in
+      // the same order, so they agree to the last bit unless a compiler
+      // contracts a - b * c into a fused multiply-add in one of them, or
+      // (SCAFFOLD's c_i) adds the same three terms in another order; 1e-12
+      // absolute on iterates of size ~1 covers such roundings over 17
+      // steps, while any real difference (a missed round, a wrong norm, a
+      // correction's sign) is >= 1e-3.
+      for (std::size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_LT((runner.models()[i] - expected[i]).lpNorm<Eigen::Infinity>(), 1e-12)
+            << "worker " << i;
+      }
     }
   }
 }
 
 TEST(Runner, ReferenceComparisonExercisesBothSidesOfTheClip) {
   // Guards the test above: with these options the clipped methods clip on
-  // some steps and not on others, so both branches were compared.
-  NoisyQuadratic oracle(5, 2.0);
-  RunOptions options = options_for(kCelgc);
-  options.max_steps = 60;
-  InProcessCommunicator communicator(options.num_workers);
-  const RunSummary summary = Runner(kCelgc, oracle, communicator, options).run();
-  EXPECT_GT(summary.mean_clip_fraction, 0.05);
-  EXPECT_LT(summary.mean_clip_fraction, 0.95);
+  // some steps and not on others (EPISODE: on some rounds and not on
+  // others), so both branches were compared.
+  for (const Algorithm* algorithm : {&kCelgc, &kEpisode, &kLocalClippedMomentum}) {
+    SCOPED_TRACE(algorithm->name);
+    NoisyQuadratic oracle(5, 2.0);
+    RunOptions options = options_for(*algorithm);
+    options.max_steps = 60;
+    InProcessCommunicator communicator(options.num_workers);
+    const RunSummary summary = Runner(*algorithm, oracle, communicator, options).run();
+    EXPECT_GT(summary.mean_clip_fraction, 0.05);
+    EXPECT_LT(summary.mean_clip_fraction, 0.95);
+  }
 }
 
 std::vector<EvalRecord> run_and_record(const Algorithm& algorithm, RunOptions options,
@@ -307,14 +365,15 @@ TEST(Runner, LogsEveryAverageWithItsStepAndRound) {
   run_and_record(kCelgc, options, oracle, &summary);
   // Rounds open at steps 0, 4, 8 with a model average, then the gradient
   // average of the round's first step.
-  const std::vector<CollectiveRecord> expected = {{0, 1, false}, {0, 1, true}, {4, 2, false},
-                                                  {4, 2, true},  {8, 3, false}, {8, 3, true}};
+  constexpr Exchange kM = Exchange::kModels, kG = Exchange::kGradients;
+  const std::vector<CollectiveRecord> expected = {{0, 1, kM}, {0, 1, kG}, {4, 2, kM},
+                                                  {4, 2, kG}, {8, 3, kM}, {8, 3, kG}};
   const auto& log = summary.communication.log;
   ASSERT_EQ(log.size(), expected.size());
   for (std::size_t k = 0; k < log.size(); ++k) {
     EXPECT_EQ(log[k].step, expected[k].step) << k;
     EXPECT_EQ(log[k].round, expected[k].round) << k;
-    EXPECT_EQ(log[k].gradients, expected[k].gradients) << k;
+    EXPECT_EQ(log[k].exchange, expected[k].exchange) << k;
   }
   // One process: one rank's costs, nothing over a wire.
   ASSERT_EQ(summary.communication.per_rank.size(), 1u);
@@ -334,7 +393,7 @@ TEST(Runner, MinibatchRoundsAreLoggedOncePerStep) {
   for (std::int64_t t = 0; t < 3; ++t) {
     EXPECT_EQ(log[t].step, t);
     EXPECT_EQ(log[t].round, t + 1);
-    EXPECT_TRUE(log[t].gradients);
+    EXPECT_EQ(log[t].exchange, Exchange::kGradients);
   }
 }
 
@@ -506,7 +565,10 @@ TEST(Runner, ANanGradientIsReportedAsDivergenceAtItsStep) {
     options.clip_option = c.clip_option;
     options.max_steps = 40;
     const int faulty = options.num_workers - 1;
-    FaultyOracle oracle(inner, faulty, 11);
+    // EPISODE also draws at the starts of the rounds before step 11 (0, 3,
+    // 6, 9), so step 11's draw is its worker's 16th call.
+    const int resamples = c.algorithm->correction == Correction::kResampled ? 4 : 0;
+    FaultyOracle oracle(inner, faulty, 11 + resamples);
     RunSummary summary;
     const auto records = run_and_record(*c.algorithm, options, oracle, &summary);
     EXPECT_EQ(summary.termination, Termination::kDiverged);

@@ -45,6 +45,7 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
       {"objective", "quartic"},   {"dim", "7"},          {"scale", "2.5"},
       {"condition", "3"},         {"x0", "-1.25"},       {"ripple", "0.5"},
       {"growth", "2"},            {"width", "0.75"},     {"reveal-probability", "0.125"},
+      {"heterogeneity", "0.5"},   {"momentum", "0.5"},   {"nu", "0.25"},
       {"samples", "70"},          {"batch-size", "4"},
       {"data-seed", "9"},         {"noise", "gaussian"}, {"sigma", "0.3"},
       {"dof", "4"},               {"algorithm", "sgd"},  {"workers", "1"},
@@ -83,6 +84,10 @@ TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
       {{"growth", "0"}, "growth = 0"},
       {{"width", "0"}, "width = 0"},
       {{"reveal-probability", "0"}, "reveal-probability = 0"},
+      {{"heterogeneity", "-1"}, "heterogeneity = -1, must be >= 0"},
+      {{"heterogeneity", "0.5"}, "heterogeneity = 0.5, needs workers >= 2 (workers = 1)"},
+      {{"momentum", "1"}, "momentum = 1, must be in [0, 1)"},
+      {{"nu", "1.5"}, "nu = 1.5, must be in [0, 1]"},
       {{"sigma", "0"}, "sigma = 0"},
       {{"dof", "2"}, "dof = 2"},
       {{"data-seed", "-1"}, "data-seed = -1, must be >= 0"},
@@ -124,6 +129,10 @@ TEST(Schema, EveryRangeIsRejectedWithTheFieldNamed) {
       error = error_of({{"noise", "student-t"}, setting});
     } else if (std::string(setting.first) == "growth" || std::string(setting.first) == "ripple") {
       error = error_of({{"objective", "cosh-well"}, setting});
+    } else if (std::string(setting.first) == "momentum" || std::string(setting.first) == "nu") {
+      error = error_of({{"algorithm", "clipped-momentum"}, {"workers", "1"}, setting});
+    } else if (std::string(setting.first) == "heterogeneity") {
+      error = error_of({{"workers", "1"}, setting});
     } else if (std::string(setting.first) == "width" ||
                std::string(setting.first) == "reveal-probability") {
       error = error_of({{"objective", "zero-chain"}, setting});

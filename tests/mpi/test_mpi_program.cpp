@@ -146,7 +146,14 @@ std::vector<Case> equality_cases() {
   for (const char* algorithm : {"naive-parallel-clip", "local-sgd", "minibatch-sgd"}) {
     cases.push_back({algorithm, fmt::format("{} --algorithm {}", several, algorithm), {1, 2, 4}});
   }
-  for (const char* algorithm : {"clipped-sgd", "sgd", "normalized-sgd"}) {
+  // The corrected methods' second vector, and the measured kappa of a
+  // heterogeneous objective, are collectives too.
+  for (const char* algorithm : {"episode", "scaffold", "local-clipped-momentum"}) {
+    cases.push_back({fmt::format("{} heterogeneous", algorithm),
+                     fmt::format("{} --algorithm {} --heterogeneity 0.5", several, algorithm),
+                     {2, 4}});
+  }
+  for (const char* algorithm : {"clipped-sgd", "sgd", "normalized-sgd", "clipped-momentum"}) {
     cases.push_back({algorithm, fmt::format("{} --algorithm {} --workers 1", common, algorithm),
                      {1}});
   }

@@ -30,6 +30,11 @@ struct RunOptions {
   double step_size = 0.01;         // eta
   double clip_threshold = 1.0;     // gamma: a clipped step moves at most gamma
   ClipOption clip_option = ClipOption::kLocal;
+  // The momentum methods (Correction::kMomentum): m <- beta m + (1 - beta) g,
+  // and the step mixes the clipped momentum and the clipped gradient as
+  // nu : (1 - nu). nu = 0 is clipped SGD; beta = 0 too.
+  double momentum = 0.9;           // beta in [0, 1)
+  double nu = 0.7;                 // in [0, 1]
   std::int64_t max_steps = 1000;   // T
   std::uint64_t seed = 1;          // worker i draws from worker_stream(seed, i)
   // xbar_t is measured when t % eval_every == 0, and at the last step.
@@ -89,6 +94,7 @@ class Runner {
     Rng rng;
     std::int64_t clipped_steps = 0;
     std::int64_t gradient_calls = 0;
+    std::int64_t resampled = 0;  // EPISODE's draws at round starts, not steps
     bool clipped_last = false;
     std::optional<Divergence> divergence;
   };
@@ -102,10 +108,25 @@ class Runner {
   bool draw_gradient(int w, std::int64_t t);
   // x_w <- x_w - step_length(norm) * direction, counting a clip.
   void take_step(int w, const Vector& direction, double norm);
+  // Worker w's step after drawing g_w: along g_w, or along the direction its
+  // algorithm's correction forms from g_w.
+  void step_along_gradient(int w);
+  // The momentum framework's step (Correction::kMomentum).
+  void momentum_step(int w);
+  // What a round does before its first step: SCAFFOLD's new control
+  // variates, the model average, and the second vector a corrected method
+  // averages (EPISODE's resampled gradients, the control variates, the
+  // momenta). Every rank calls it at the same steps.
+  void start_round();
+  // EPISODE: every worker draws G_i at its (averaged) model; G is their
+  // mean. False if a draw diverged.
+  bool resample_corrections();
+  // c_i <- c_i - c + (xbar_prev - x_i) / (I eta), before the models meet.
+  void update_control_variates();
   void local_steps(int w, std::int64_t t_begin, std::int64_t t_end);
   void average_models();
   // Appends the last algorithm average to the communication log.
-  void log_collective(bool gradients, std::int64_t round);
+  void log_collective(Exchange exchange, std::int64_t round);
   // The fields of the summary's communication record; gathers every rank's
   // measurements on rank 0.
   CommunicationSummary summarize_communication();
@@ -166,6 +187,17 @@ class Runner {
   Vector mean_deviation_;
   std::vector<Observer*> step_observers_;
   bool step_stop_ = false;
+  // The corrected methods' state, per local worker: EPISODE's G_i or
+  // SCAFFOLD's c_i, the momenta m_i, and the direction scratch; and G or c.
+  std::vector<Vector> corrections_;
+  std::vector<Vector> momenta_;
+  std::vector<Vector> directions_;
+  // Heterogeneous oracles: grad f_i(xbar) of each local worker, for the
+  // measured kappa of an evaluation.
+  std::vector<Vector> local_gradients_;
+  Vector global_correction_;
+  Vector momentum_mean_;
+  bool round_clips_ = false;  // EPISODE: ||G|| > gamma / eta for this round
   Vector xbar_;           // the averaged iterate at the last evaluation
   Vector model_mean_;     // the average formed at the last round
   Vector gbar_;           // the last averaged gradient

@@ -18,6 +18,7 @@ enum class StreamPurpose : std::uint32_t {
   kInit = 2,    // random initial points
   kTest = 3,    // tests and benchmarks
   kBootstrap = 4,  // resampling in analysis (keyed by the bootstrap seed)
+  kHeterogeneity = 5,  // the workers' tilts of a heterogeneous synthetic objective (data seed)
 };
 
 // A stream seeded from (seed, purpose, index) through Boost's seed_seq, which

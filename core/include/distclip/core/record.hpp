@@ -27,6 +27,9 @@ struct EvalRecord {
   double min_grad_norm = std::numeric_limits<double>::quiet_NaN();  // over s = 1..t
   double clip_fraction = 0.0;       // fraction of workers whose step t-1 was clipped
   double consensus_distance = 0.0;  // max_i ||x_i^t - xbar_t|| (Lemma 1's quantity)
+  // The heterogeneity at xbar_t: (1/N) sum_i ||grad f_i(xbar_t) - grad f(xbar_t)||,
+  // measured when the oracle is not homogeneous by construction; NaN otherwise.
+  double kappa = std::numeric_limits<double>::quiet_NaN();
   // Oracle::heldout_loss(xbar_t): a language model's loss on held-out text;
   // NaN for objectives without held-out data.
   double heldout_loss = std::numeric_limits<double>::quiet_NaN();
@@ -111,11 +114,22 @@ struct OracleCalls {
   std::int64_t values = 0;     // function values, at evaluation points
 };
 
+// What an algorithm average exchanged.
+enum class Exchange {
+  kModels,
+  kGradients,        // stochastic gradients (minibatch methods, clip references,
+                     // EPISODE's resampled gradients)
+  kControlVariates,  // SCAFFOLD's c_i
+  kMomenta,          // a local momentum method's m_i
+};
+
+std::string_view to_string(Exchange exchange);
+
 // One algorithm average: when it happened and what it exchanged.
 struct CollectiveRecord {
   std::int64_t step = 0;   // it happened before step `step`
   std::int64_t round = 0;  // the communication round it belongs to, from 1
-  bool gradients = false;  // it averaged gradients (else models)
+  Exchange exchange = Exchange::kModels;
 };
 
 // What one rank's transport did for one algorithm average, or in total.

@@ -51,10 +51,16 @@ bool is_valid(const ObjectiveSpec& spec, std::string* error);
 // run's resolved configuration.
 ObjectiveSpec resolve(const ObjectiveSpec& spec);
 
-// The deterministic function and the full oracle of a valid spec. Throw
-// std::invalid_argument with is_valid's message otherwise.
+// The deterministic function and the full oracle of a valid spec for
+// `num_workers` workers (which matters only with heterogeneity > 0, which
+// needs at least 2). Throw std::invalid_argument with is_valid's message
+// otherwise.
 std::unique_ptr<SyntheticFunction> make_function(const ObjectiveSpec& spec);
-std::unique_ptr<SyntheticOracle> make_oracle(const ObjectiveSpec& spec);
+std::unique_ptr<SyntheticOracle> make_oracle(const ObjectiveSpec& spec, int num_workers = 1);
+
+// The tilts b_i of a heterogeneous synthetic objective (docs/objectives.md):
+// empty when heterogeneity = 0.
+std::vector<Vector> heterogeneity_tilts(const ObjectiveSpec& spec, int num_workers);
 
 // Any objective: a synthetic oracle, or the language model ("lstm", which
 // reads its corpus now and may throw DataError) for `num_workers` workers.

@@ -57,8 +57,13 @@ struct ObjectiveSpec {
   std::optional<Index> samples;     // n >= d (phase-retrieval); 8 d when unset
   Index batch_size = 1;             // minibatch size: 1 <= b <= n samples (phase-retrieval),
                                     // b >= 1 windows (lstm)
-  std::uint64_t data_seed = 1;      // seed of generated data (phase-retrieval), of the
-                                    // evaluation windows and the initial point (lstm)
+  std::uint64_t data_seed = 1;      // seed of generated data (phase-retrieval, the
+                                    // heterogeneity tilts), of the evaluation windows
+                                    // and the initial point (lstm)
+  // zeta >= 0: worker i's objective is f_i(x) = f(x) + <b_i, x>, with tilts
+  // that sum to 0 and (1/N) sum_i ||b_i|| = zeta = kappa (synthetic families
+  // but zero-chain; docs/objectives.md). 0: homogeneous.
+  double heterogeneity = 0.0;
   NoiseSpec noise;
   LanguageModelSpec language_model;
 };

@@ -42,16 +42,25 @@ class SyntheticFunction {
   virtual std::string describe() const = 0;
 };
 
-// f with gradients sampled by the function and noise added by the model;
-// homogeneous (every worker's f_i is f, kappa = 0).
+// f with gradients sampled by the function and noise added by the model.
+// Homogeneous (every worker's f_i is f, kappa = 0), or heterogeneous with
+// linear tilts: f_i(x) = f(x) + <b_i, x>, sum_i b_i = 0, so that f is
+// unchanged, every Hessian is f's, and kappa = (1/N) sum_i ||b_i||.
 class SyntheticOracle final : public Oracle {
  public:
   SyntheticOracle(std::unique_ptr<SyntheticFunction> function, std::unique_ptr<NoiseModel> noise);
+  // Heterogeneous: worker i's tilt is tilts[i]; they must sum to 0 (checked
+  // to rounding) and have the function's dimension.
+  SyntheticOracle(std::unique_ptr<SyntheticFunction> function, std::unique_ptr<NoiseModel> noise,
+                  std::vector<Vector> tilts);
 
   Index dimension() const override;
   void initial_point(VectorRef x0) const override;
   double value(ConstVectorRef x) const override;
   void gradient(ConstVectorRef x, VectorRef out) const override;
+  double local_value(int worker, ConstVectorRef x) const override;
+  void local_gradient(int worker, ConstVectorRef x, VectorRef out) const override;
+  // Heterogeneous: `worker` must be in [0, N).
   void stochastic_gradient(ConstVectorRef x, int worker, Rng& rng, VectorRef out) const override;
   OracleConstants constants() const override;
   std::string describe() const override;
@@ -59,10 +68,17 @@ class SyntheticOracle final : public Oracle {
 
   const SyntheticFunction& function() const { return *function_; }
   const NoiseModel& noise() const { return *noise_; }
+  // The tilts b_i; empty when homogeneous.
+  const std::vector<Vector>& tilts() const { return tilts_; }
 
  private:
+  const Vector& tilt_of(int worker) const;
+
   std::unique_ptr<SyntheticFunction> function_;
   std::unique_ptr<NoiseModel> noise_;
+  std::vector<Vector> tilts_;
+  double largest_tilt_ = 0.0;  // max_i ||b_i||
+  double mean_tilt_ = 0.0;     // (1/N) sum_i ||b_i||, kappa
   // Per-worker scratch for noise models that need one (reserve_workers).
   mutable std::vector<Vector> scratch_;
 };
