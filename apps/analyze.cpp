@@ -110,6 +110,17 @@ std::optional<double> config_target(const RunRecord& run) {
   return run.summary["config"]["target"].get<double>();
 }
 
+// sigma + kappa from a run's summary, NaN unless both are numbers.
+double noise_level_of(const RunRecord& run) {
+  if (run.summary.is_null()) return kNaN;
+  const Json& c = run.summary["constants"];
+  if (!c.contains("sigma") || !c.contains("kappa") || !c["sigma"].is_number() ||
+      !c["kappa"].is_number()) {
+    return kNaN;
+  }
+  return c["sigma"].get<double>() + c["kappa"].get<double>();
+}
+
 StopCriterion config_criterion(const RunRecord& run) {
   if (!run.summary.is_null() && run.summary["config"].contains("criterion")) {
     if (const auto c = parse_stop_criterion(run.summary["config"]["criterion"].get<std::string>())) {
@@ -123,6 +134,8 @@ StopCriterion config_criterion(const RunRecord& run) {
 struct Measurement {
   const RunRecord* run = nullptr;
   std::string series;  // varying keys except seed, target and workers
+  std::string line;    // the same without heterogeneity
+  double noise_level = kNaN;  // sigma + kappa of the run's oracle
   double eps = 0.0;
   int workers = 1;
   int sync_interval = 1;
@@ -210,6 +223,12 @@ std::vector<Curve> curves_of(const SweepResults& results) {
 
 }  // namespace
 
+std::string ComplexityFit::at() const {
+  if (axis == "N") return fmt::format("eps = {}", fixed);
+  if (axis == "1/eps") return fmt::format("N = {}", fixed);
+  return fmt::format("eps = {}, N = {}", fixed, fixed_workers);
+}
+
 SweepResults load_results(const fs::path& out) {
   SweepResults results;
   results.folder = out;
@@ -269,11 +288,15 @@ SweepAnalysis analyze(const SweepResults& results, const AnalyzeOptions& options
   analysis.curves = curves_of(results);
 
   // Complexity series: the varying keys but seed, target and workers.
-  std::vector<std::string> series_keys;
+  std::vector<std::string> series_keys, line_keys;
   for (const Json& key : manifest["varying_keys"]) {
     const std::string k = key.get<std::string>();
     if (k != "seed" && k != "target" && k != "workers") series_keys.push_back(k);
+    if (k != "seed" && k != "target" && k != "workers" && k != "heterogeneity") {
+      line_keys.push_back(k);
+    }
   }
+  const bool heterogeneity_varies = line_keys.size() < series_keys.size();
   std::vector<Measurement> measurements;
   for (const RunRecord& run : results.runs) {
     std::vector<double> eps_list = targets;
@@ -284,6 +307,8 @@ SweepAnalysis analyze(const SweepResults& results, const AnalyzeOptions& options
       Measurement m;
       m.run = &run;
       m.series = label_of(run.values, series_keys);
+      m.line = label_of(run.values, line_keys);
+      m.noise_level = noise_level_of(run);
       m.eps = eps;
       m.workers = config_int(run, "workers", 1);
       m.sync_interval = config_int(run, "sync-interval", 1);
@@ -314,6 +339,8 @@ SweepAnalysis analyze(const SweepResults& results, const AnalyzeOptions& options
     const auto& group = groups[key];
     ComplexityPoint point;
     std::tie(point.series, point.eps, point.workers) = key;
+    point.line = group.front()->line;
+    point.noise_level = group.front()->noise_level;
     point.runs = static_cast<int>(group.size());
     for (const Measurement* m : group) {
       point.reached += std::isfinite(m->steps) ? 1 : 0;
@@ -363,7 +390,41 @@ SweepAnalysis analyze(const SweepResults& results, const AnalyzeOptions& options
            {std::tuple{"iterations", &steps, axis.theory_iterations},
             std::tuple{"rounds", &rounds, theory_rounds}}) {
         if (const auto fit = fit_power_law(*data)) {
-          analysis.fits.push_back({series, quantity, axis.name, fixed, *fit, theory});
+          analysis.fits.push_back({series, quantity, axis.name, fixed, 0, *fit, theory});
+        }
+      }
+    }
+  }
+
+  // Fits along sigma + kappa at fixed eps and N, where heterogeneity varies:
+  // the ICLR version's T ~ Delta L0 (sigma + kappa)^2 / (N eps^4), I fixed
+  // along the line so that rounds share the exponent 2.
+  if (heterogeneity_varies) {
+    using Line = std::tuple<std::string, double, int>;
+    std::vector<Line> lines;
+    for (const ComplexityPoint& p : analysis.complexity) {
+      const Line line{p.line, p.eps, p.workers};
+      if (std::ranges::find(lines, line) == lines.end()) lines.push_back(line);
+    }
+    for (const auto& [line, eps, workers] : lines) {
+      std::vector<FitGroup> steps, rounds;
+      for (const Key& key : order) {
+        const auto& group = groups[key];
+        const Measurement& m = *group.front();
+        if (m.line != line || m.eps != eps || m.workers != workers) continue;
+        if (!(std::isfinite(m.noise_level) && m.noise_level > 0.0)) continue;
+        steps.push_back({m.noise_level, field(group, &Measurement::steps)});
+        std::vector<double> r = field(group, &Measurement::rounds);
+        if (std::ranges::all_of(r, [](double v) { return v > 0.0; })) {
+          rounds.push_back({m.noise_level, r});
+        }
+      }
+      if (rounds.size() < 2) rounds.clear();
+      for (const auto& [quantity, data] :
+           {std::pair{"iterations", &steps}, std::pair{"rounds", &rounds}}) {
+        if (const auto fit = fit_power_law(*data)) {
+          ComplexityFit f{line, quantity, "sigma + kappa", eps, workers, *fit, 2.0};
+          analysis.fits.push_back(std::move(f));
         }
       }
     }
@@ -548,20 +609,20 @@ void write_analysis(const SweepResults& results, const SweepAnalysis& analysis, 
 
   Table fits({"series", "quantity", "along", "at", "points", "slope", "95% CI (seeds)",
               "95% CI (fit)", "R^2", "theory"});
-  Table fits_csv({"series", "quantity", "axis", "fixed", "points", "slope", "intercept",
+  Table fits_csv({"series", "quantity", "axis", "fixed", "at", "points", "slope", "intercept",
                   "seed_low", "seed_high", "resamples_left_out", "fit_low", "fit_high",
                   "r_squared", "theory_slope"});
   for (const ComplexityFit& f : analysis.fits) {
     const PowerLawFit& p = f.fit;
-    fits.add_row({f.series, f.quantity, f.axis,
-                  fmt::format("{} = {}", f.axis == "N" ? "eps" : "N", f.fixed),
+    fits.add_row({f.series, f.quantity, f.axis, f.at(),
                   std::to_string(p.points), fmt::format("{:.2f}", p.slope),
                   fmt::format("[{:.2f}, {:.2f}]", p.seed_low, p.seed_high),
                   std::isnan(p.fit_low) ? std::string("-")
                                         : fmt::format("[{:.2f}, {:.2f}]", p.fit_low, p.fit_high),
                   fmt::format("{:.3f}", p.r_squared),
                   std::isnan(f.theory_slope) ? std::string("-") : fmt::format("{:g}", f.theory_slope)});
-    fits_csv.add_row({f.series, f.quantity, f.axis, csv_number(f.fixed), std::to_string(p.points),
+    fits_csv.add_row({f.series, f.quantity, f.axis, csv_number(f.fixed), f.at(),
+                      std::to_string(p.points),
                       csv_number(p.slope), csv_number(p.intercept), csv_number(p.seed_low),
                       csv_number(p.seed_high), std::to_string(p.resamples_left_out),
                       csv_number(p.fit_low), csv_number(p.fit_high), csv_number(p.r_squared),
@@ -639,7 +700,7 @@ void write_analysis(const SweepResults& results, const SweepAnalysis& analysis, 
   json["fits"] = Json::array();
   for (const ComplexityFit& f : analysis.fits) {
     json["fits"].push_back({{"series", f.series}, {"quantity", f.quantity}, {"axis", f.axis},
-                            {"fixed", f.fixed}, {"points", f.fit.points},
+                            {"fixed", f.fixed}, {"at", f.at()}, {"points", f.fit.points},
                             {"slope", f.fit.slope}, {"intercept", f.fit.intercept},
                             {"seed_ci", {number_json(f.fit.seed_low), number_json(f.fit.seed_high)}},
                             {"fit_ci", {number_json(f.fit.fit_low), number_json(f.fit.fit_high)}},
@@ -673,7 +734,8 @@ void write_analysis(const SweepResults& results, const SweepAnalysis& analysis, 
   if (fits.rows() > 0) {
     text += "\nPower-law fits, log y = a + b log x, on the median over seeds:\n\n" + fits.to_text();
     text += "\ntheory: Theorem 1 with its parameter choices (T ~ 1/(N eps^4)); rounds = T / I, so\n"
-            "their exponent is T's minus that of I in this series.\n";
+            "their exponent is T's minus that of I in this series. Along sigma + kappa (a sweep\n"
+            "over heterogeneity): T ~ (sigma + kappa)^2, the ICLR version's dependence.\n";
   }
   if (speedup.rows() > 0) {
     text += "\nSpeedup S(N) = T(eps; 1) / T(eps; N):\n\n" + speedup.to_text();

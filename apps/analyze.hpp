@@ -44,6 +44,12 @@ struct Curve {
 // medians are +infinity.
 struct ComplexityPoint {
   std::string series;  // the varying keys except seed, target and workers
+  // The series without its heterogeneity: the points a fit along
+  // sigma + kappa joins.
+  std::string line;
+  // sigma + kappa of the runs' oracle (their summary's constants), NaN
+  // when either is not a number.
+  double noise_level = 0.0;
   double eps = 0.0;
   int workers = 1;
   int runs = 0;
@@ -61,12 +67,17 @@ struct ComplexityPoint {
 
 // A power law through a series' complexity points.
 struct ComplexityFit {
-  std::string series;
+  std::string series;    // along sigma + kappa: a ComplexityPoint's line
   std::string quantity;  // "iterations" or "rounds"
-  std::string axis;      // "1/eps" or "N"
-  double fixed = 0.0;    // the other variable: N for the 1/eps axis, eps for N
+  std::string axis;      // "1/eps", "N" or "sigma + kappa"
+  // The variable held fixed: N for the 1/eps axis, eps for N and for
+  // sigma + kappa, which also holds N (fixed_workers).
+  double fixed = 0.0;
+  int fixed_workers = 0;
   PowerLawFit fit;
   double theory_slope = 0.0;  // NaN where the theory states none
+  // "N = 8", "eps = 0.1", "eps = 0.1, N = 8".
+  std::string at() const;
 };
 
 // S(N) = T(eps; 1) / T(eps; N) for a series with N = 1 among its points.

@@ -266,24 +266,53 @@ std::vector<double> log_point(double x, const Estimate& e, double floor) {
   return {x, e.value, low, high};
 }
 
+// The x axis of a complexity figure: which fits it draws, and what x each
+// of their complexity points has.
+struct ComplexityAxis {
+  std::string_view name;   // ComplexityFit::axis
+  std::string_view file;   // in the figure's file name
+  std::string_view what;   // in its title
+  std::string_view label;  // its x label
+  int log_base;
+};
+
+constexpr ComplexityAxis kInverseEps{"1/eps", "inverse-eps", "1/eps",
+                                     "1/eps  (eps: target on ||grad f||)", 10};
+constexpr ComplexityAxis kWorkers{"N", "workers", "workers N", "workers N", 2};
+constexpr ComplexityAxis kNoiseLevel{"sigma + kappa", "noise-and-heterogeneity", "sigma + kappa",
+                                     "sigma + kappa  (noise bound + heterogeneity)", 2};
+
+// The x of `p` on `fit`'s line, or nullopt when `p` is not on it.
+std::optional<double> x_on_line(const ComplexityAxis& axis, const ComplexityFit& fit,
+                                const ComplexityPoint& p) {
+  if (axis.name == kInverseEps.name) {
+    if (p.series != fit.series || p.workers != std::llround(fit.fixed)) return std::nullopt;
+    return 1.0 / p.eps;
+  }
+  if (axis.name == kWorkers.name) {
+    if (p.series != fit.series || !same_eps(p.eps, fit.fixed)) return std::nullopt;
+    return static_cast<double>(p.workers);
+  }
+  if (p.line != fit.series || !same_eps(p.eps, fit.fixed) || p.workers != fit.fixed_workers) {
+    return std::nullopt;
+  }
+  return p.noise_level;
+}
+
 std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const SeriesStyles& styles,
-                                        std::string_view quantity, std::string_view axis) {
+                                        std::string_view quantity, const ComplexityAxis& axis) {
   std::vector<const ComplexityFit*> fits;
   for (const ComplexityFit& f : analysis.fits) {
-    if (f.quantity == quantity && f.axis == axis) fits.push_back(&f);
+    if (f.quantity == quantity && f.axis == axis.name) fits.push_back(&f);
   }
   if (fits.empty()) return std::nullopt;
-  const bool inverse_eps = axis == "1/eps";
 
-  std::vector<double> fixed_values;
+  std::vector<std::string> fixed_values;
   for (const ComplexityFit* f : fits) {
-    if (std::ranges::none_of(fixed_values, [&](double v) { return same_eps(v, f->fixed); })) {
-      fixed_values.push_back(f->fixed);
+    if (std::ranges::find(fixed_values, f->at()) == fixed_values.end()) {
+      fixed_values.push_back(f->at());
     }
   }
-  const auto fixed_text = [&](double fixed) {
-    return inverse_eps ? fmt::format("N = {:g}", fixed) : fmt::format("eps = {:g}", fixed);
-  };
 
   struct Drawn {
     const ComplexityFit* fit;
@@ -296,9 +325,9 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
   for (const ComplexityFit* f : fits) {
     Drawn d{f, {}};
     for (const ComplexityPoint& p : analysis.complexity) {
-      if (p.series != f->series) continue;
-      if (inverse_eps ? p.workers != std::llround(f->fixed) : !same_eps(p.eps, f->fixed)) continue;
-      const double x = inverse_eps ? 1.0 / p.eps : static_cast<double>(p.workers);
+      const std::optional<double> on_line = x_on_line(axis, *f, p);
+      if (!on_line) continue;
+      const double x = *on_line;
       const Estimate& y = quantity == "iterations" ? p.iterations : p.rounds;
       if (y.value == kInf) {
         ++censored;
@@ -317,11 +346,10 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
   if (drawn.empty()) return std::nullopt;
 
   Figure figure;
-  figure.name = fmt::format("{}-vs-{}", quantity, inverse_eps ? "inverse-eps" : "workers");
+  figure.name = fmt::format("{}-vs-{}", quantity, axis.file);
   const std::string what = fmt::format(
       "{} to reach eps vs {}{}", quantity == "iterations" ? "iterations" : "communication rounds",
-      inverse_eps ? "1/eps" : "workers N",
-      fixed_values.size() == 1 ? fmt::format(" ({})", fixed_text(fixed_values.front())) : "");
+      axis.what, fixed_values.size() == 1 ? fmt::format(" ({})", fixed_values.front()) : "");
   figure.title = fmt::format(
       "{}\npoints: median over seeds{}, bars: 95% bootstrap interval\n"
       "solid: fitted power law log y = a + b log x; dashed: theory slope through its first fitted point",
@@ -330,11 +358,11 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
   if (censored > 0) {
     figure.title += fmt::format("\n{} censored (median above the budget) not shown", censored);
   }
-  figure.xlabel = inverse_eps ? "1/eps  (eps: target on ||grad f||)" : "workers N";
+  figure.xlabel = std::string(axis.label);
   figure.ylabel = quantity == "iterations" ? "iterations t to reach eps"
                                            : "communication rounds to reach eps";
   figure.columns = "x median low high (points); x y (fitted and theory lines)";
-  figure.log_x = inverse_eps ? 10 : 2;
+  figure.log_x = axis.log_base;
   figure.log_y = 10;
 
   std::vector<std::string> lines;
@@ -345,7 +373,7 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
   for (const Drawn& d : drawn) {
     const ComplexityFit& f = *d.fit;
     const std::string series =
-        fixed_values.size() > 1 ? fmt::format("{} ({})", f.series, fixed_text(f.fixed)) : f.series;
+        fixed_values.size() > 1 ? fmt::format("{} ({})", f.series, f.at()) : f.series;
     std::vector<std::vector<double>> rows;
     for (const auto& [x, y] : d.points) {
       rows.push_back(log_point(x, y, smallest_positive / 2.0));
@@ -502,10 +530,10 @@ std::vector<fs::path> render_figures(const SweepAnalysis& analysis, const fs::pa
   for (const CurveAxis& axis : kCurveAxes) keep(curve_figure(analysis, styles, kGradNorm, axis));
   keep(curve_figure(analysis, styles, kLoss, kCurveAxes[0]));
   keep(clip_fraction_figure(analysis, styles));
-  keep(complexity_figure(analysis, styles, "iterations", "1/eps"));
-  keep(complexity_figure(analysis, styles, "rounds", "1/eps"));
-  keep(complexity_figure(analysis, styles, "iterations", "N"));
-  keep(complexity_figure(analysis, styles, "rounds", "N"));
+  for (const ComplexityAxis& axis : {kInverseEps, kWorkers, kNoiseLevel}) {
+    keep(complexity_figure(analysis, styles, "iterations", axis));
+    keep(complexity_figure(analysis, styles, "rounds", axis));
+  }
   keep(speedup_figure(analysis, styles));
 
   return draw_figures(figures, folder, "distclip plot");

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analyze.hpp"
+#include "plot.hpp"
 #include "program_fixture.hpp"
 #include "sweep.hpp"
 
@@ -316,6 +317,65 @@ seed = [1, 2, 3]
   EXPECT_EQ(rounds->theory_slope, -1.0);
   EXPECT_NE(read_text(out / "analysis" / "speedup.csv").find("speedup,speedup_low"),
             std::string::npos);
+}
+
+TEST_F(Sweep, FitsAlongSigmaPlusKappaJoinTheHeterogeneityLevels) {
+  // Local SGD drifts more as kappa grows; EPISODE's corrections cancel
+  // linear tilts exactly, so its trajectories are the same bits at every
+  // kappa and its slope along sigma + kappa is exactly 0.
+  const fs::path file = write("kappa.toml", R"toml(
+name = "kappa"
+[base]
+dim = 4
+noise = "ball"
+sigma = 0.5
+workers = 4
+sync-interval = 8
+step-size = 0.05
+clip-threshold = 0.5
+target = 0.1
+steps = 20000
+eval-every = 10
+[grid]
+algorithm = ["local-sgd", "episode"]
+heterogeneity = [0.0, 1.0, 2.0]
+seed = [1, 2]
+)toml");
+  const fs::path out = dir_ / "out";
+  const Result r = run_program({"sweep", file.string(), "--out", out.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const SweepAnalysis analysis = analyze(load_results(out));
+  for (const ComplexityPoint& p : analysis.complexity) {
+    EXPECT_EQ(p.line.find("heterogeneity"), std::string::npos) << p.line;
+    EXPECT_NE(p.series.find("heterogeneity"), std::string::npos) << p.series;
+  }
+  const auto along = [&](const std::string& line) {
+    return std::ranges::find_if(analysis.fits, [&](const ComplexityFit& f) {
+      return f.quantity == "iterations" && f.axis == "sigma + kappa" && f.series == line;
+    });
+  };
+  const auto episode = along("algorithm = episode");
+  ASSERT_NE(episode, analysis.fits.end());
+  EXPECT_EQ(episode->at(), "eps = 0.1, N = 4");
+  EXPECT_EQ(episode->theory_slope, 2.0);
+  EXPECT_EQ(episode->fit.points, 3);
+  EXPECT_EQ(episode->fit.slope, 0.0);
+  const auto local = along("algorithm = local-sgd");
+  ASSERT_NE(local, analysis.fits.end());
+  EXPECT_GT(local->fit.slope, 0.0);
+  // x = sigma + kappa, from the runs' own constants.
+  std::vector<double> levels;
+  for (const ComplexityPoint& p : analysis.complexity) {
+    if (p.line == "algorithm = episode") levels.push_back(p.noise_level);
+  }
+  EXPECT_EQ(levels, (std::vector<double>{0.5, 1.5, 2.5}));
+  EXPECT_NE(read_text(out / "analysis" / "fits.csv").find("sigma + kappa,0.1,\"eps = 0.1, N = 4\""),
+            std::string::npos)
+      << read_text(out / "analysis" / "fits.csv");
+  // And its figure.
+  const std::vector<fs::path> figures = render_figures(analysis, out / "figures");
+  EXPECT_NE(std::ranges::find(figures, out / "figures" / "iterations-vs-noise-and-heterogeneity.png"),
+            figures.end());
 }
 
 TEST_F(Sweep, AFailedCellIsRecordedAndTheOthersGoOn) {
