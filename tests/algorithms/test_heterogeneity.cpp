@@ -15,6 +15,7 @@
 #include "distclip/core/communicator.hpp"
 #include "distclip/objectives/catalog.hpp"
 #include "support/problems.hpp"
+#include "support/recording.hpp"
 
 namespace distclip {
 namespace {
@@ -29,27 +30,7 @@ ObjectiveSpec tilted_double_well(double zeta) {
   return spec;
 }
 
-struct Finished {
-  RunSummary summary;
-  std::vector<EvalRecord> records;
-};
-
-Finished run(const Algorithm& algorithm, Oracle& oracle, RunOptions options) {
-  struct Recorder final : Observer {
-    std::vector<EvalRecord> records;
-    ObserverDecision on_evaluation(const EvalRecord& record) override {
-      records.push_back(record);
-      return ObserverDecision::kContinue;
-    }
-  } recorder;
-  InProcessCommunicator communicator(options.num_workers);
-  Runner runner(algorithm, oracle, communicator, options);
-  Observer* observers[] = {&recorder};
-  Finished finished;
-  finished.summary = runner.run(observers);
-  finished.records = std::move(recorder.records);
-  return finished;
-}
+using testing::run_recorded;
 
 RunOptions local_options(int workers, std::int64_t steps) {
   RunOptions options;
@@ -72,7 +53,7 @@ TEST(Heterogeneity, MeasuredKappaIsTheConstructedOne) {
   std::vector<std::vector<EvalRecord>> traces;
   for (const int threads : {1, 3}) {
     options.threads = threads;
-    traces.push_back(run(kCelgc, *oracle, options).records);
+    traces.push_back(run_recorded(kCelgc, *oracle, options).records);
   }
   ASSERT_EQ(traces[0].size(), 4u);
   for (std::size_t k = 0; k < traces[0].size(); ++k) {
@@ -80,7 +61,7 @@ TEST(Heterogeneity, MeasuredKappaIsTheConstructedOne) {
     EXPECT_EQ(traces[0][k].kappa, traces[1][k].kappa) << k;
   }
   NoisyQuadratic homogeneous(4, 0.5);
-  EXPECT_TRUE(std::isnan(run(kCelgc, homogeneous, options).records.back().kappa));
+  EXPECT_TRUE(std::isnan(run_recorded(kCelgc, homogeneous, options).records.back().kappa));
 }
 
 // Each corrected method's round exchanges two vectors: EPISODE the models
@@ -101,7 +82,7 @@ TEST(Heterogeneity, CorrectedMethodsCountTwoVectorsARound) {
                             Expected{&kLocalClippedMomentum, {kM, kP, kM, kP, kM, kP}},
                             Expected{&kCelgc, {kM, kM, kM}}}) {
     SCOPED_TRACE(e.algorithm->name);
-    const RunSummary summary = run(*e.algorithm, oracle, options).summary;
+    const RunSummary summary = run_recorded(*e.algorithm, oracle, options).summary;
     EXPECT_EQ(summary.rounds, 3);
     const auto& log = summary.communication.log;
     ASSERT_EQ(log.size(), e.exchanges.size());
@@ -128,7 +109,7 @@ TEST(Heterogeneity, CorrectedMethodsCountTwoVectorsARound) {
 TEST(Heterogeneity, CorrectionsRemoveClientDrift) {
   const auto final_grad_norm = [](const Algorithm& algorithm, double zeta) {
     const auto oracle = make_oracle(tilted_double_well(zeta), 4);
-    const RunSummary summary = run(algorithm, *oracle, local_options(4, 6000)).summary;
+    const RunSummary summary = run_recorded(algorithm, *oracle, local_options(4, 6000)).summary;
     return summary.final_record->grad_norm;
   };
   for (const Algorithm* algorithm : {&kLocalSgd, &kCelgc}) {

@@ -2,17 +2,18 @@
 // Shakespeare learns, results do not depend on the thread count, and the
 // oracle's sampling, evaluation sets and errors do what docs/lstm.md says.
 // Tests that read a corpus skip when DISTCLIP_DATA does not hold it.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include <gtest/gtest.h>
+
 #include "distclip/algorithms/runner.hpp"
 #include "distclip/core/communicator.hpp"
 #include "distclip/objectives/catalog.hpp"
 #include "distclip/objectives/language_model.hpp"
+#include "support/recording.hpp"
 
 namespace distclip {
 namespace {
@@ -60,14 +61,7 @@ RunOptions celgc_options(int threads, std::int64_t steps) {
   return options;
 }
 
-class Recorder final : public Observer {
- public:
-  ObserverDecision on_evaluation(const EvalRecord& record) override {
-    records.push_back(record);
-    return ObserverDecision::kContinue;
-  }
-  std::vector<EvalRecord> records;
-};
+using testing::EvaluationRecorder;
 
 // 400 steps of CELGC (N = 4, I = 8, clipping active) take about a second.
 // The held-out loss starts at log V = log 65 = 4.17 (uniform predictions from
@@ -80,7 +74,7 @@ TEST(LanguageModelTraining, CelgcOnShakespeareBeatsTheUnigramModel) {
   ASSERT_EQ(oracle.corpus().vocabulary_size(), 65);
   InProcessCommunicator communicator(4);
   Runner runner(kCelgc, oracle, communicator, celgc_options(2, 400));
-  Recorder recorder;
+  EvaluationRecorder recorder;
   Observer* observers[] = {&recorder};
   const RunSummary summary = runner.run(observers);
   ASSERT_EQ(summary.termination, Termination::kBudgetExhausted);
@@ -165,7 +159,7 @@ TEST(LanguageModelTraining, HeterogeneousShardsReportTheirMeasuredKappa) {
     LanguageModelOracle oracle(spec, 4);
     InProcessCommunicator communicator(4);
     Runner runner(kCelgc, oracle, communicator, celgc_options(1, 8));
-    Recorder recorder;
+    EvaluationRecorder recorder;
     Observer* observers[] = {&recorder};
     const RunSummary summary = runner.run(observers);
     ASSERT_EQ(recorder.records.size(), 2u);

@@ -14,6 +14,7 @@
 #include "distclip/algorithms/runner.hpp"
 #include "distclip/core/communicator.hpp"
 #include "support/problems.hpp"
+#include "support/recording.hpp"
 
 namespace distclip {
 namespace {
@@ -202,19 +203,9 @@ TEST(Runner, ReferenceComparisonExercisesBothSidesOfTheClip) {
 
 std::vector<EvalRecord> run_and_record(const Algorithm& algorithm, RunOptions options,
                                        Oracle& oracle, RunSummary* summary_out = nullptr) {
-  struct Recorder final : Observer {
-    std::vector<EvalRecord> records;
-    ObserverDecision on_evaluation(const EvalRecord& record) override {
-      records.push_back(record);
-      return ObserverDecision::kContinue;
-    }
-  } recorder;
-  InProcessCommunicator communicator(options.num_workers);
-  Runner runner(algorithm, oracle, communicator, options);
-  Observer* observers[] = {&recorder};
-  const RunSummary summary = runner.run(observers);
-  if (summary_out != nullptr) *summary_out = summary;
-  return recorder.records;
+  testing::RecordedRun run = testing::run_recorded(algorithm, oracle, options);
+  if (summary_out != nullptr) *summary_out = run.summary;
+  return std::move(run.records);
 }
 
 bool same_bits(const Vector& a, const Vector& b) {
