@@ -1,5 +1,6 @@
-// The additive noise models of noise.hpp. Every distribution object is built
-// on the stack inside add(): Boost's normal, uniform_01 and student-t keep no
+// The additive noise models of noise.hpp. Normal vectors come from one key
+// drawn from the rng (normal_fill.hpp); every other distribution object is
+// built on the stack inside add(): Boost's uniform_01 and student-t keep no
 // cached draws, so the noise is a function of the rng state alone.
 #include "distclip/objectives/noise.hpp"
 
@@ -13,6 +14,7 @@
 #include <boost/random/uniform_01.hpp>
 
 #include "internal.hpp"
+#include "normal_fill.hpp"
 
 namespace distclip {
 
@@ -35,11 +37,10 @@ class BallNoise final : public NoiseModel {
   BallNoise(double sigma, Index dimension) : sigma_(sigma), dimension_(dimension) {}
 
   void add(Rng& rng, VectorRef g, VectorRef scratch) const override {
-    boost::random::normal_distribution<double> normal;
     double norm = 0.0;
     // z = 0 has probability zero but would give no direction: draw again.
     while (!(norm > 0.0)) {
-      for (Index i = 0; i < scratch.size(); ++i) scratch[i] = normal(rng);
+      detail::standard_normals(rng(), scratch.data(), scratch.size());
       norm = scratch.norm();
     }
     const double u = boost::random::uniform_01<double>()(rng);
@@ -75,12 +76,12 @@ class TruncatedGaussianNoise final : public NoiseModel {
         coordinate_std_(sigma / (2.0 * std::sqrt(static_cast<double>(dimension)))) {}
 
   void add(Rng& rng, VectorRef g, VectorRef scratch) const override {
-    boost::random::normal_distribution<double> normal(0.0, coordinate_std_);
-    const double limit = sigma_ * sigma_;
+    // ||s z|| <= sigma is ||z||^2 <= (sigma / s)^2 = 4 d.
+    const double limit = 4.0 * static_cast<double>(dimension_);
     do {
-      for (Index i = 0; i < scratch.size(); ++i) scratch[i] = normal(rng);
+      detail::standard_normals(rng(), scratch.data(), scratch.size());
     } while (scratch.squaredNorm() > limit);
-    g += scratch;
+    g += coordinate_std_ * scratch;
   }
   bool needs_scratch() const override { return true; }
 
@@ -112,8 +113,7 @@ class GaussianNoise final : public NoiseModel {
       : sigma_(sigma), coordinate_std_(sigma / std::sqrt(static_cast<double>(dimension))) {}
 
   void add(Rng& rng, VectorRef g, VectorRef /*scratch*/) const override {
-    boost::random::normal_distribution<double> normal(0.0, coordinate_std_);
-    for (Index i = 0; i < g.size(); ++i) g[i] += normal(rng);
+    detail::add_scaled_standard_normals(rng(), coordinate_std_, g.data(), g.size());
   }
 
   Constant sigma() const override { return Constant::unbounded(); }
