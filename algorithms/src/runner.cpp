@@ -87,6 +87,7 @@ Runner::Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communi
   }
   local_ = communicator.local_workers();
   const Index d = oracle.dimension();
+  dimension_ = d;
   oracle_.reserve_workers(options.num_workers);
 
   Vector x0(d);
@@ -222,7 +223,7 @@ void Runner::local_steps(int w, std::int64_t t_begin, std::int64_t t_end) {
 void Runner::average_models() {
   communicator_.average(models_, model_mean_, Traffic::kAlgorithm);
   log_collective(Exchange::kModels, rounds_ + 1);
-  tbb::parallel_for(0, local_.size(), [&](int w) { models_[w] = model_mean_; });
+  for_each_worker(dimension_, [&](int w) { models_[w] = model_mean_; });
 }
 
 void Runner::update_control_variates() {
@@ -230,7 +231,7 @@ void Runner::update_control_variates() {
   // exactly I steps since (rounds start at multiples of I).
   const double scale = 1.0 / (static_cast<double>(options_.sync_interval) * options_.step_size);
   compute_phase([&] {
-    tbb::parallel_for(0, local_.size(), [&](int w) {
+    for_each_worker(dimension_, [&](int w) {
       corrections_[w] += scale * (model_mean_ - models_[w]) - global_correction_;
     });
   });
@@ -238,7 +239,7 @@ void Runner::update_control_variates() {
 
 bool Runner::resample_corrections() {
   compute_phase([&] {
-    tbb::parallel_for(0, local_.size(), [&](int w) {
+    for_each_worker(dimension_, [&](int w) {
       WorkerState& worker = workers_[w];
       oracle_.stochastic_gradient(models_[w], worker.index, worker.rng, corrections_[w]);
       ++worker.gradient_calls;
@@ -290,7 +291,7 @@ void Runner::start_round() {
       if (!several) return;
       communicator_.average(momenta_, momentum_mean_, Traffic::kAlgorithm);
       log_collective(Exchange::kMomenta, rounds_);
-      tbb::parallel_for(0, local_.size(), [&](int w) { momenta_[w] = momentum_mean_; });
+      for_each_worker(dimension_, [&](int w) { momenta_[w] = momentum_mean_; });
       return;
   }
 }
@@ -306,7 +307,7 @@ void Runner::collective_step() {
 
 bool Runner::draw_all() {
   compute_phase(
-      [&] { tbb::parallel_for(0, local_.size(), [&](int w) { draw_gradient(w, step_); }); });
+      [&] { for_each_worker(dimension_, [&](int w) { draw_gradient(w, step_); }); });
   return !collect_divergence();
 }
 
@@ -327,7 +328,7 @@ void Runner::collective_update() {
   if (algorithm_.averaging == Averaging::kGradientsEveryStep) {
     // Every worker takes the same step along gbar, so the models stay equal.
     compute_phase([&] {
-      tbb::parallel_for(0, local_.size(), [&](int w) { take_step(w, gbar_, mean_norm); });
+      for_each_worker(dimension_, [&](int w) { take_step(w, gbar_, mean_norm); });
     });
   } else {
     // The first step of a round fixes ||gbar|| as the clip reference.
@@ -337,7 +338,7 @@ void Runner::collective_update() {
 }
 
 void Runner::local_update() {
-  compute_phase([&] { tbb::parallel_for(0, local_.size(), [&](int w) { step_along_gradient(w); }); });
+  compute_phase([&] { for_each_worker(dimension_, [&](int w) { step_along_gradient(w); }); });
 }
 
 void Runner::set_step_observers(std::span<Observer* const> observers) {
@@ -365,7 +366,7 @@ StepRecord Runner::measure_step() {
   communicator_.average(models_, xbar_, Traffic::kMeasurement);
   oracle_.gradient(xbar_, full_gradient_);
   ++gradient_evaluations_;
-  tbb::parallel_for(0, local_.size(), [&](int w) {
+  for_each_worker(dimension_, [&](int w) {
     spreads_[w] = (models_[w] - xbar_).norm();
     model_norms_[w] = models_[w].norm();
     deviation_norms_[w] = (gradients_[w] - full_gradient_).norm();
@@ -455,8 +456,8 @@ bool Runner::advance_to(std::int64_t t_end) {
       }
       const std::int64_t segment_begin = step_;
       compute_phase([&] {
-        tbb::parallel_for(0, local_.size(),
-                          [&](int w) { local_steps(w, segment_begin, segment_end); });
+        for_each_worker(dimension_ * (segment_end - segment_begin),
+                        [&](int w) { local_steps(w, segment_begin, segment_end); });
       });
       step_ = segment_end;
       collect_divergence();
@@ -469,7 +470,7 @@ EvalRecord Runner::evaluate() {
   EvalRecord record;
   arena_.execute([&] {
     communicator_.average(models_, xbar_, Traffic::kMeasurement);
-    tbb::parallel_for(0, local_.size(), [&](int w) { norms_[w] = (models_[w] - xbar_).norm(); });
+    for_each_worker(dimension_, [&](int w) { norms_[w] = (models_[w] - xbar_).norm(); });
     record.value = oracle_.value(xbar_);
     oracle_.gradient(xbar_, full_gradient_);
     record.heldout_loss = oracle_.heldout_loss(xbar_);

@@ -95,6 +95,11 @@ void divide(Eigen::Ref<Vector> values, int divisor) {
 }
 
 void parallel_ordered_mean(std::span<const Vector> vectors, int divisor, VectorRef mean) {
+  // One block is one task: no scheduling to pay for.
+  if (mean.size() <= kAverageBlock) {
+    ordered_mean(vectors, divisor, 0, mean.size(), mean);
+    return;
+  }
   tbb::parallel_for(tbb::blocked_range<Index>(0, mean.size(), kAverageBlock),
                     [&](const tbb::blocked_range<Index>& block) {
                       ordered_mean(vectors, divisor, block.begin(), block.end(), mean);

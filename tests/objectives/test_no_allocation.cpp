@@ -1,13 +1,18 @@
 // The Oracle contract's "no method allocates once reserve_workers()
 // returned", checked on stochastic_gradient() for every family and noise
-// model by counting calls to malloc (Eigen allocates with malloc, operator
-// new ends in it too). Its own binary, since it replaces malloc.
+// model, and the runner's step loop for every algorithm, by counting calls
+// to malloc (Eigen allocates with malloc, operator new ends in it too). Its
+// own binary, since it replaces malloc.
 #include <atomic>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
+#include "distclip/algorithms/algorithm.hpp"
+#include "distclip/algorithms/runner.hpp"
+#include "distclip/core/communicator.hpp"
 #include "objectives/objective_checks.hpp"
 
 // Sanitizers interpose malloc themselves: the count is then skipped.
@@ -93,6 +98,38 @@ TEST(NoAllocation, StochasticGradientAfterReserveWorkers) {
                 }),
                 0)
           << family;
+    }
+  }
+}
+// The step loop: after one warm-up round (oneTBB's first tasks, the
+// arena's threads), 3 more rounds of every algorithm allocate nothing, on
+// 1 and 2 threads, heterogeneous data included; nor does an evaluation.
+// d = 64 runs the workers inline, d = 4096 (4 x 4096 coordinates a step,
+// Runner::kParallelWork) on oneTBB's parallel loop.
+TEST(NoAllocation, RunnerStepsAfterWarmUp) {
+  for (const Algorithm& algorithm : algorithms()) {
+    for (const auto& [threads, dim] : {std::pair{1, 64}, std::pair{2, 64}, std::pair{2, 4096}}) {
+      ObjectiveSpec spec = family_spec("double-well", dim);
+      spec.noise.model = "gaussian";
+      const int workers = algorithm.single_machine() ? 1 : 4;
+      if (workers > 1) spec.heterogeneity = 0.5;
+      const auto oracle = make_oracle(spec, workers);
+      RunOptions options;
+      options.num_workers = workers;
+      options.sync_interval = 4;
+      options.step_size = 0.01;
+      options.clip_threshold = 0.5;
+      options.max_steps = 1000;
+      options.threads = threads;
+      InProcessCommunicator communicator(workers);
+      Runner runner(algorithm, *oracle, communicator, options);
+      ASSERT_TRUE(runner.advance_to(4));
+      runner.evaluate();
+      const long steps = count_allocations_in([&] { ASSERT_TRUE(runner.advance_to(16)); });
+      EXPECT_EQ(steps, 0) << algorithm.name << ", d = " << dim << ", " << threads << " threads";
+      const long evaluation = count_allocations_in([&] { runner.evaluate(); });
+      EXPECT_EQ(evaluation, 0) << algorithm.name << ", d = " << dim << ", " << threads
+                               << " threads";
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
 #include "distclip/algorithms/algorithm.hpp"
@@ -152,6 +153,23 @@ class Runner {
   bool collect_divergence();
   // The mean over ranks of compute_seconds_; a collective.
   double mean_compute_seconds();
+  // body(w) for every local worker w, each of about `coordinates` of work:
+  // on the arena's threads when that pays for the tasks, else in this
+  // thread (small d, one thread): the same bits either way, since a
+  // worker's computation touches only its own state.
+  template <class Body>
+  void for_each_worker(std::int64_t coordinates, Body&& body) {
+    const int n = local_.size();
+    if (options_.threads == 1 || n == 1 || coordinates * n < kParallelWork) {
+      for (int w = 0; w < n; ++w) body(w);
+      return;
+    }
+    tbb::parallel_for(0, n, body);
+  }
+  // Below this much work (worker count x coordinates) a parallel loop costs
+  // more in oneTBB's scheduling than it saves (measured on 2 cores: 2
+  // threads lose to 1 below about d = 1000 at N = 8; bench/README.md).
+  static constexpr std::int64_t kParallelWork = 1 << 14;
   // Runs `phase`, the workers' computing between two collectives, and adds
   // one worker's share of its wall time to compute_seconds_.
   template <class Phase>
@@ -173,6 +191,7 @@ class Runner {
   std::optional<tbb::global_control> parallelism_;
   tbb::task_arena arena_;
   WorkerRange local_;
+  std::int64_t dimension_ = 0;  // d
 
   std::vector<Vector> models_;     // x_i
   std::vector<Vector> gradients_;  // the last g_i
