@@ -214,7 +214,9 @@ bool same_bits(const Vector& a, const Vector& b) {
 }
 
 TEST(Runner, ResultsAreBitwiseIdenticalForOneTwoAndFourThreads) {
-  // d = 20000 spans several parallel blocks of the average (8192 each).
+  // d = 20000 spans several parallel blocks of the average (8192 each),
+  // and N d is far above Runner::kParallelWork: the workers run on
+  // oneTBB's parallel loop, not inline.
   for (const Case& c : all_cases()) {
     SCOPED_TRACE(case_name(c));
     NoisyQuadratic oracle(20000, 3.0);
