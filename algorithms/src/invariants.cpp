@@ -106,4 +106,16 @@ ObserverDecision InvariantChecker::on_step(const StepRecord& record) {
   return ObserverDecision::kContinue;
 }
 
+void InvariantChecker::save_state(StateWriter& out) const {
+  out.write(steps_checked_);
+  out.write(consensus_ratio_);
+  out.write(deviation_ratio_);
+}
+
+void InvariantChecker::restore_state(StateReader& in) {
+  in.read(steps_checked_);
+  in.read(consensus_ratio_);
+  in.read(deviation_ratio_);
+}
+
 }  // namespace distclip

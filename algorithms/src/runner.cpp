@@ -582,12 +582,123 @@ CommunicationSummary Runner::summarize_communication() {
   return c;
 }
 
+namespace {
+
+// The first entry of every saved state, and the version of its layout.
+constexpr std::uint64_t kStateTag = 0x31'74'61'74'73'72'6e'72;  // "rnrstat1"
+
+}  // namespace
+
+std::string Runner::save_state(std::span<Observer* const> observers,
+                               const EvalRecord& last) const {
+  StateWriter out;
+  out.write(kStateTag);
+  // What the state must fit: the dimension and this rank's workers.
+  out.write(static_cast<std::int64_t>(dimension_));
+  out.write(local_);
+  out.write(step_);
+  out.write(rounds_);
+  out.write(gradient_evaluations_);
+  out.write(value_evaluations_);
+  tracker_.save_state(out);
+  out.write(log_);
+  out.write(log_costs_);
+  out.write(communicator_.stats());
+  out.write(compute_seconds_);
+  out.write(seconds_since_start());
+  out.write(last);
+  out.write(round_clips_);
+  out.write(reference_norm_);
+  out.write(xbar_);
+  out.write(model_mean_);
+  if (global_correction_.size() > 0) out.write(global_correction_);
+  if (momentum_mean_.size() > 0) out.write(momentum_mean_);
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
+    const WorkerState& worker = workers_[w];
+    out.write(worker.rng);
+    out.write(worker.clipped_steps);
+    out.write(worker.gradient_calls);
+    out.write(worker.resampled);
+    out.write(worker.clipped_last);
+    out.write(models_[w]);
+    if (!corrections_.empty()) out.write(corrections_[w]);
+    if (!momenta_.empty()) out.write(momenta_[w]);
+  }
+  out.write(static_cast<std::uint64_t>(observers.size()));
+  for (const Observer* observer : observers) {
+    StateWriter part;
+    observer->save_state(part);
+    out.write(std::string_view(part.bytes()));
+  }
+  return out.take();
+}
+
+void Runner::resume(std::string_view state, std::span<Observer* const> observers) {
+  if (step_ != 0 || resumed_record_) {
+    throw std::logic_error("Runner::resume: the runner has already run");
+  }
+  StateReader in(state);
+  if (in.read<std::uint64_t>() != kStateTag) {
+    throw StateError("checkpoint state: not a runner's state, or another version's");
+  }
+  if (in.read<std::int64_t>() != dimension_) {
+    throw StateError("checkpoint state: saved for another dimension");
+  }
+  const auto saved_workers = in.read<WorkerRange>();
+  if (saved_workers.begin != local_.begin || saved_workers.end != local_.end) {
+    throw StateError(fmt::format("checkpoint state: saved for workers [{}, {}), this rank has [{}, {})",
+                                 saved_workers.begin, saved_workers.end, local_.begin, local_.end));
+  }
+  in.read(step_);
+  in.read(rounds_);
+  in.read(gradient_evaluations_);
+  in.read(value_evaluations_);
+  tracker_.restore_state(in);
+  in.read(log_);
+  in.read(log_costs_);
+  communicator_.restore_stats(in.read<CommunicationStats>());
+  in.read(compute_seconds_);
+  in.read(resumed_seconds_);
+  resumed_record_ = in.read<EvalRecord>();
+  in.read(round_clips_);
+  in.read(reference_norm_);
+  in.read(xbar_);
+  in.read(model_mean_);
+  if (global_correction_.size() > 0) in.read(global_correction_);
+  if (momentum_mean_.size() > 0) in.read(momentum_mean_);
+  for (std::size_t w = 0; w < workers_.size(); ++w) {
+    WorkerState& worker = workers_[w];
+    in.read(worker.rng);
+    in.read(worker.clipped_steps);
+    in.read(worker.gradient_calls);
+    in.read(worker.resampled);
+    in.read(worker.clipped_last);
+    in.read(models_[w]);
+    if (!corrections_.empty()) in.read(corrections_[w]);
+    if (!momenta_.empty()) in.read(momenta_[w]);
+  }
+  if (in.read<std::uint64_t>() != observers.size()) {
+    throw StateError("checkpoint state: saved with another set of observers");
+  }
+  for (Observer* observer : observers) {
+    std::string part;
+    in.read(part);
+    StateReader observer_in(part);
+    observer->restore_state(observer_in);
+    observer_in.expect_end();
+  }
+  in.expect_end();
+}
+
 double Runner::seconds_since_start() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-RunSummary Runner::run(std::span<Observer* const> observers) {
-  start_ = std::chrono::steady_clock::now();
+RunSummary Runner::run(std::span<Observer* const> observers,
+                       const Checkpointing& checkpointing) {
+  start_ = std::chrono::steady_clock::now() -
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+               std::chrono::duration<double>(resumed_seconds_));
   set_step_observers(observers);
   const auto notify = [&](const EvalRecord& record) {
     bool stop = false;
@@ -601,15 +712,29 @@ RunSummary Runner::run(std::span<Observer* const> observers) {
            tracker_.metric(options_.criterion) <= *options_.target;
   };
 
-  EvalRecord record = evaluate();
-  bool stop_requested = !divergence_ && notify(record);
-  while (!divergence_ && !stop_requested && !reached() && step_ < options_.max_steps) {
+  const auto goes_on = [&](bool stop_requested) {
+    return !divergence_ && !stop_requested && !reached() && step_ < options_.max_steps;
+  };
+
+  EvalRecord record;
+  bool stop_requested = false;
+  if (resumed_record_) {
+    record = *resumed_record_;  // the observers saw it before the checkpoint
+    resumed_record_.reset();
+  } else {
+    record = evaluate();
+    stop_requested = !divergence_ && notify(record);
+  }
+  while (goes_on(stop_requested)) {
     const std::int64_t next_eval =
         std::min(options_.max_steps, (step_ / options_.eval_every + 1) * options_.eval_every);
     if (!advance_to(next_eval)) break;
     record = evaluate();
     if (divergence_) break;
     stop_requested = notify(record) || step_stop_;
+    if (checkpointing.every > 0 && step_ % checkpointing.every == 0 && goes_on(stop_requested)) {
+      checkpointing.save(step_, save_state(observers, record));
+    }
   }
 
   RunSummary summary;

@@ -30,6 +30,20 @@ void StationarityTracker::add(double grad_norm) {
   last_ = grad_norm;
 }
 
+void StationarityTracker::save_state(StateWriter& out) const {
+  out.write(count_);
+  out.write(sum_);
+  out.write(min_);
+  out.write(last_);
+}
+
+void StationarityTracker::restore_state(StateReader& in) {
+  in.read(count_);
+  in.read(sum_);
+  in.read(min_);
+  in.read(last_);
+}
+
 double StationarityTracker::ergodic() const {
   return count_ == 0 ? std::numeric_limits<double>::quiet_NaN()
                      : sum_ / static_cast<double>(count_);

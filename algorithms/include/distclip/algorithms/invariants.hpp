@@ -65,6 +65,10 @@ class InvariantChecker final : public Observer {
   bool wants_steps() const override { return true; }
   ObserverDecision on_evaluation(const EvalRecord&) override { return ObserverDecision::kContinue; }
   ObserverDecision on_step(const StepRecord& record) override;
+  // The counts and largest ratios so far (a violation stops the run, so a
+  // checkpoint never holds one).
+  void save_state(StateWriter& out) const override;
+  void restore_state(StateReader& in) override;
 
   const LemmaBounds& bounds() const { return bounds_; }
   std::int64_t steps_checked() const { return steps_checked_; }

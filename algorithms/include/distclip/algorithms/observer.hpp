@@ -26,6 +26,13 @@ class Observer {
   virtual ObserverDecision on_step(const StepRecord& /*record*/) {
     return ObserverDecision::kContinue;
   }
+
+  // What a run resumed from a checkpoint needs of this observer, saved at
+  // the checkpoint and restored before the run goes on. An observer whose
+  // later decisions or output depend on what it has seen must save it; the
+  // defaults save nothing.
+  virtual void save_state(StateWriter& /*out*/) const {}
+  virtual void restore_state(StateReader& /*in*/) {}
 };
 
 }  // namespace distclip

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <oneapi/tbb/global_control.h>
@@ -56,6 +58,18 @@ struct RunOptions {
   bool IsValid(const Algorithm& algorithm, std::string* error) const;
 };
 
+// Saving a run part-way, so that a killed run can resume (docs/
+// reliability.md). Checkpoints never change a result.
+struct Checkpointing {
+  // A checkpoint after every evaluation whose step is a positive multiple
+  // of this, unless the run stops there; 0: none. A multiple of eval_every,
+  // or checkpoints fall only where both divide the step.
+  std::int64_t every = 0;
+  // Gets, on every rank, the step and this rank's state (Runner::resume
+  // takes it back). It may throw; the run stops with its exception.
+  std::function<void(std::int64_t step, std::string state)> save;
+};
+
 // Runs `algorithm` on `oracle` with this rank's block of the communicator's
 // workers. Construction allocates everything; stepping allocates nothing
 // beyond what the oracle and oneTBB do.
@@ -66,8 +80,18 @@ class Runner {
   Runner(const Algorithm& algorithm, Oracle& oracle, Communicator& communicator,
          const RunOptions& options);
 
-  // The full run: evaluations every eval_every steps, stop rules, observers.
-  RunSummary run(std::span<Observer* const> observers = {});
+  // The full run: evaluations every eval_every steps, stop rules, observers,
+  // and checkpoints when asked for.
+  RunSummary run(std::span<Observer* const> observers = {},
+                 const Checkpointing& checkpointing = {});
+
+  // Puts this runner and `observers` (the saving run's, in the same order)
+  // back in the state a checkpoint saved: the next run() goes on from the
+  // checkpoint's step to the bits of a run never interrupted. The runner
+  // must be new, built with the saving run's algorithm, oracle, options
+  // (threads aside) and rank layout. Throws StateError when `state` does not
+  // fit it.
+  void resume(std::string_view state, std::span<Observer* const> observers);
 
   // Lower-level stepping, for benchmarks and tests.
   // t, the steps every worker has taken.
@@ -181,6 +205,8 @@ class Runner {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   double seconds_since_start() const;
+  // This rank's state after the evaluation `last`, the observers' included.
+  std::string save_state(std::span<Observer* const> observers, const EvalRecord& last) const;
 
   const Algorithm& algorithm_;
   Oracle& oracle_;
@@ -238,6 +264,10 @@ class Runner {
   std::int64_t vector_bytes_ = 0;         // 8 d
   std::int64_t bytes_per_collective_ = 0;  // the network model's, summed over workers
   std::chrono::steady_clock::time_point start_;
+  // Set by resume(): the checkpoint's last evaluation and wall time, which
+  // run() starts from instead of evaluating x_0.
+  std::optional<EvalRecord> resumed_record_;
+  double resumed_seconds_ = 0.0;
 };
 
 }  // namespace distclip

@@ -93,6 +93,8 @@ class Communicator {
   virtual void gather(std::span<const double> local, std::span<double> all) = 0;
 
   const CommunicationStats& stats() const { return stats_; }
+  // A run resumed from a checkpoint goes on counting from the saved stats.
+  void restore_stats(const CommunicationStats& stats) { stats_ = stats; }
   // The cost of the last algorithm average.
   const TransportCost& last_cost() const { return last_cost_; }
   void inject_failure(const FailureInjection& failure) { failure_ = failure; }

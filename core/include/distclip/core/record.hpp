@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "distclip/core/state_io.hpp"
 #include "distclip/core/types.hpp"
 
 namespace distclip {
@@ -83,6 +84,9 @@ class StationarityTracker {
   double minimum() const;
   double last() const;
   double metric(StopCriterion criterion) const;
+
+  void save_state(StateWriter& out) const;
+  void restore_state(StateReader& in);
 
  private:
   std::int64_t count_ = 0;
