@@ -128,27 +128,43 @@ Action add_run_command(CLI::App& app) {
   struct State {
     std::string out;
     bool overwrite = false;
+    bool resume = false;
   };
   auto state = std::make_shared<State>();
   const RunParameterOptions run_parameters = add_run_parameters(run);
   run->add_option("--out", state->out,
                   "folder for trace.jsonl and summary.json; it appears only when the run is "
                   "complete. Without --out nothing is written");
-  run->add_flag("--overwrite", state->overwrite, "replace the --out folder if it exists");
+  run->add_flag("--overwrite", state->overwrite,
+                "replace the --out folder, and an earlier run's checkpoint, if they exist");
+  run->add_flag("--resume", state->resume,
+                "go on from the latest checkpoint in <out>.checkpoint (written with "
+                "--checkpoint-every) to the bits of an uninterrupted run");
   return [state, run_parameters]() {
     const RunConfig config = run_parameters.resolve_config();
     if (use_mpi(config.execution.backend)) {
 #ifdef DISTCLIP_WITH_MPI
-      return run_on_mpi(config, state->out, state->overwrite);
+      return run_on_mpi(config, state->out, state->overwrite, state->resume);
 #endif
     }
     check_inputs(config);
+    InProcessCommunicator communicator(config.options.num_workers);
+    std::optional<CheckpointStore> checkpoints =
+        checkpoint_store_for(config, state->out, state->overwrite, state->resume, communicator);
+    if (state->resume) {
+      if (const std::string why = checkpoints->check(); !why.empty()) throw ConfigError(why);
+    }
     std::optional<OutputFolder> folder;
     if (!state->out.empty()) folder.emplace(state->out, state->overwrite);
     const fs::path* staging = folder ? &folder->staging() : nullptr;
-    InProcessCommunicator communicator(config.options.num_workers);
-    const RunOutcome outcome = execute_into(config, communicator, staging);
+    const CheckpointPlan plan{checkpoints ? &*checkpoints : nullptr, state->resume};
+    if (state->resume) {
+      fmt::print(std::cout, "resuming from step {} ({})\n", checkpoints->latest_step(),
+                 checkpoints->folder().string());
+    }
+    const RunOutcome outcome = execute_into(config, communicator, staging, plan);
     if (folder) folder->commit();
+    if (checkpoints) checkpoints->remove();
     print_outcome(std::cout, outcome);
     if (folder) {
       fmt::print(std::cout, "wrote {0}/trace.jsonl, {0}/communication.csv and {0}/summary.json\n",

@@ -557,6 +557,20 @@ const std::array kParameters = {
                 return std::string(c.execution.fast_reduction ? "fast" : "ordered");
               },
               always},
+    Parameter{"checkpoint-every", "Execution", ValueType::kInteger,
+              "an integer >= 0, a multiple of eval-every",
+              "distclip run saves a checkpoint every this many steps into <out>.checkpoint; "
+              "--resume goes on from the latest to the same bits (0: none)",
+              "0",
+              [](RunConfig& c, const Value& v) {
+                if (as_integer(v) < 0) {
+                  throw ConfigError(fmt::format(
+                      "checkpoint-every = {}, must be an integer >= 0 (0: no checkpoints)",
+                      as_integer(v)));
+                }
+                c.execution.checkpoint_every = as_integer(v);
+              },
+              [](const RunConfig& c) -> Value { return c.execution.checkpoint_every; }, always},
     Parameter{"inject-failure", "Execution", ValueType::kText,
               "RANK:K or RANK:K:kill, with RANK >= 0 and K >= 1",
               "for testing: rank RANK throws (or kills itself) before its K-th average",
@@ -765,6 +779,13 @@ RunConfig resolve(std::span<const Setting> settings) {
                                   config.objective.heterogeneity, config.options.num_workers));
   }
   if (!config.options.IsValid(algorithm_of(config), &error)) throw ConfigError(error);
+  const std::int64_t checkpoint_every = config.execution.checkpoint_every;
+  if (checkpoint_every % config.options.eval_every != 0) {
+    throw ConfigError(fmt::format(
+        "checkpoint-every = {}, must be a multiple of eval-every ({}): checkpoints are taken at "
+        "evaluations",
+        checkpoint_every, config.options.eval_every));
+  }
   config.objective = distclip::resolve(config.objective);
   if (config.theory_params) {
     const bool steps_given = std::ranges::any_of(

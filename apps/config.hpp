@@ -49,6 +49,8 @@ struct ExecutionConfig {
   Backend backend = Backend::kAuto;
   bool fast_reduction = false;  // MPI_Allreduce instead of the ordered mean
   std::optional<FailureInjection> failure;
+  // A checkpoint every this many steps (a multiple of eval-every); 0: none.
+  std::int64_t checkpoint_every = 0;
 };
 
 // Everything one run needs.
@@ -129,6 +131,8 @@ std::string origin_of(const toml::node& node, std::string_view file);
 
 // Parses a TOML file; a syntax error throws ConfigError with its location.
 toml::table parse_toml_file(const std::filesystem::path& path);
+// The same for TOML text; `file` names it in messages.
+toml::table parse_toml_text(std::string_view text, std::string_view file);
 
 // Defaults, then `settings` in order (later ones win), then every check of
 // the library (RunOptions::IsValid, is_valid). Throws ConfigError.

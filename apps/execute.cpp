@@ -88,7 +88,8 @@ void check_inputs(const RunConfig& config) {
   }
 }
 
-RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer* trace) {
+RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer* trace,
+                   const CheckpointPlan& checkpoints) {
   RunOutcome outcome;
   outcome.config = config;
   outcome.execution = {communicator.name() == "in-process" ? "threads" : "mpi",
@@ -113,8 +114,25 @@ RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer
     checker.emplace(LemmaBounds::of(algorithm, config.options, outcome.constants));
     observers.push_back(&*checker);
   }
+  Checkpointing checkpointing;
+  if (checkpoints.store != nullptr) {
+    CheckpointStore& store = *checkpoints.store;
+    if (checkpoints.resume) {
+      try {
+        runner.resume(store.load(), observers);
+      } catch (const StateError& e) {
+        throw ConfigError(fmt::format("checkpoint in {} does not fit this run ({}); remove it to "
+                                      "start over",
+                                      store.folder().string(), e.what()));
+      }
+    }
+    checkpointing.every = config.execution.checkpoint_every;
+    checkpointing.save = [&store](std::int64_t step, std::string state) {
+      store.save(step, state);
+    };
+  }
   try {
-    outcome.summary = runner.run(observers);
+    outcome.summary = runner.run(observers, checkpointing);
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("at step {}: {}", runner.step(), e.what()));
   }
@@ -147,10 +165,10 @@ void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcom
 }
 
 RunOutcome execute_into(const RunConfig& config, Communicator& communicator,
-                        const std::filesystem::path* folder) {
-  if (folder == nullptr) return execute(config, communicator, nullptr);
+                        const std::filesystem::path* folder, const CheckpointPlan& checkpoints) {
+  if (folder == nullptr) return execute(config, communicator, nullptr, checkpoints);
   TraceWriter trace(*folder / "trace.jsonl", config.trace_every);
-  RunOutcome outcome = execute(config, communicator, &trace);
+  RunOutcome outcome = execute(config, communicator, &trace, checkpoints);
   trace.close();
   write_outcome(*folder, outcome);
   return outcome;

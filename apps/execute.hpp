@@ -9,6 +9,7 @@
 #include <iosfwd>
 #include <string>
 
+#include "checkpoint.hpp"
 #include "config.hpp"
 #include "distclip/algorithms/invariants.hpp"
 #include "distclip/core/communicator.hpp"
@@ -45,10 +46,18 @@ int exit_status(const RunOutcome& outcome);
 // field, when one cannot serve.
 void check_inputs(const RunConfig& config);
 
+// Where a run saves checkpoints (every checkpoint-every steps), and
+// whether it first goes on from the latest one there.
+struct CheckpointPlan {
+  CheckpointStore* store = nullptr;
+  bool resume = false;
+};
+
 // Runs `config` with `communicator`'s workers (every rank calls this),
 // passing every evaluation to `trace` when there is one. An exception from
 // the run is rethrown as std::runtime_error that says at which step.
-RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer* trace);
+RunOutcome execute(const RunConfig& config, Communicator& communicator, Observer* trace,
+                   const CheckpointPlan& checkpoints = {});
 
 // Writes folder/communication.csv and folder/summary.json.
 void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcome);
@@ -56,7 +65,8 @@ void write_outcome(const std::filesystem::path& folder, const RunOutcome& outcom
 // execute() that streams folder/trace.jsonl and then writes the outcome
 // (the folder must exist); without a folder, writes nothing.
 RunOutcome execute_into(const RunConfig& config, Communicator& communicator,
-                        const std::filesystem::path* folder);
+                        const std::filesystem::path* folder,
+                        const CheckpointPlan& checkpoints = {});
 
 // A few lines for a person: what ran, how it ended, counts, times and final
 // values.

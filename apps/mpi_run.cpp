@@ -68,7 +68,7 @@ bool all_ok(bool ok) {
 
 // The run, once MPI is up; ConfigError for bad input.
 int run_with(const MpiSession& session, const RunConfig& config, const std::string& out,
-             bool overwrite) {
+             bool overwrite, bool resume) {
   const int rank = session.rank();
   const bool root = rank == 0;
   agree_on_config(config, rank);
@@ -105,12 +105,26 @@ int run_with(const MpiSession& session, const RunConfig& config, const std::stri
     if (root) throw ConfigError(folder_error);
     return 2;
   }
+  // Rank 0 checks every rank's checkpoint file, so that one line says what
+  // is wrong, before any rank reads its own.
+  std::optional<CheckpointStore> checkpoints =
+      checkpoint_store_for(config, out, overwrite, resume, communicator);
+  const std::string checkpoint_error = resume ? checkpoints->check() : "";
+  if (!all_ok(checkpoint_error.empty())) {
+    if (root) throw ConfigError(checkpoint_error);
+    return 2;
+  }
+  if (root && resume) {
+    fmt::print(std::cout, "resuming from step {} ({})\n", checkpoints->latest_step(),
+               checkpoints->folder().string());
+  }
+  const CheckpointPlan plan{checkpoints ? &*checkpoints : nullptr, resume};
 
   std::optional<OutputFolder> folder;
   int status = 0;
   try {
     TraceBuffer trace(config.trace_every);
-    const RunOutcome outcome = execute(config, communicator, root ? &trace : nullptr);
+    const RunOutcome outcome = execute(config, communicator, root ? &trace : nullptr, plan);
     status = exit_status(outcome);  // every rank's checker saw the same steps
     if (root) {
       if (!out.empty()) {
@@ -119,6 +133,7 @@ int run_with(const MpiSession& session, const RunConfig& config, const std::stri
         write_outcome(folder->staging(), outcome);
         folder->commit();
       }
+      if (checkpoints) checkpoints->remove();
       print_outcome(std::cout, outcome);
       if (folder) {
         fmt::print(std::cout, "wrote {0}/trace.jsonl, {0}/communication.csv and {0}/summary.json\n",
@@ -138,10 +153,10 @@ int run_with(const MpiSession& session, const RunConfig& config, const std::stri
 
 }  // namespace
 
-int run_on_mpi(const RunConfig& config, const std::string& out, bool overwrite) {
+int run_on_mpi(const RunConfig& config, const std::string& out, bool overwrite, bool resume) {
   MpiSession session(nullptr, nullptr);
   try {
-    return run_with(session, config, out, overwrite);
+    return run_with(session, config, out, overwrite, resume);
   } catch (const ConfigError& e) {
     // Report before MPI_Finalize: once one rank has exited with an error,
     // the launcher may stop the others before they could say theirs.

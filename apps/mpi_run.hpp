@@ -14,6 +14,6 @@ namespace distclip::app {
 // count the rank count does not divide and an unusable --out end every rank
 // with status 2; a failure during the run ends every rank through MPI_Abort,
 // after the failing rank says which it is and where it failed.
-int run_on_mpi(const RunConfig& config, const std::string& out, bool overwrite);
+int run_on_mpi(const RunConfig& config, const std::string& out, bool overwrite, bool resume);
 
 }  // namespace distclip::app

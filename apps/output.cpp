@@ -1,12 +1,14 @@
 #include "output.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <system_error>
@@ -20,9 +22,34 @@ namespace distclip::app {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Removes the staging folders "<out>.partial-<pid>" of runs of `out` whose
+// process no longer exists (killed before they could clean up).
+void remove_stale_staging(const fs::path& out) {
+  const fs::path parent = out.parent_path().empty() ? fs::path(".") : out.parent_path();
+  const std::string prefix = out.filename().string() + ".partial-";
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(parent, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.empty() || !std::ranges::all_of(digits, [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    const long pid = std::strtol(digits.c_str(), nullptr, 10);
+    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      fs::remove_all(entry.path(), error);
+    }
+  }
+}
+
+}  // namespace
+
 OutputFolder::OutputFolder(fs::path path, bool overwrite)
     : path_(std::move(path)), overwrite_(overwrite) {
   if (path_.empty()) throw ConfigError("out = '', must be a folder path");
+  remove_stale_staging(path_);
   if (fs::exists(path_) && !overwrite_) {
     throw ConfigError(fmt::format("out = {} already exists; pass --overwrite to replace it",
                                   path_.string()));
@@ -107,6 +134,20 @@ ObserverDecision TraceObserver::on_evaluation(const EvalRecord& record) {
   return ObserverDecision::kContinue;
 }
 
+void TraceObserver::save_state(StateWriter& out) const {
+  out.write(std::string_view(kept()));
+  out.write(skipped_.has_value());
+  if (skipped_) out.write(*skipped_);
+}
+
+void TraceObserver::restore_state(StateReader& in) {
+  std::string lines;
+  in.read(lines);
+  restore_kept(lines);
+  skipped_.reset();
+  if (in.read<bool>()) skipped_ = in.read<EvalRecord>();
+}
+
 void TraceObserver::keep_last() {
   if (skipped_) keep(*skipped_);
   skipped_.reset();
@@ -119,6 +160,19 @@ TraceWriter::TraceWriter(const fs::path& file, std::int64_t every)
 
 void TraceWriter::keep(const EvalRecord& record) {
   stream_ << record_to_json(record).dump() << '\n';
+  check_writable(file_, stream_);
+}
+
+std::string TraceWriter::kept() const {
+  stream_.flush();
+  check_writable(file_, stream_);
+  std::ifstream in(file_, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot read back {}", file_.string()));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void TraceWriter::restore_kept(std::string_view lines) {
+  stream_ << lines;
   check_writable(file_, stream_);
 }
 

@@ -55,11 +55,17 @@ class TraceObserver : public Observer {
  public:
   explicit TraceObserver(std::int64_t every) : every_(every) {}
   ObserverDecision on_evaluation(const EvalRecord& record) final;
+  // The trace so far, and the evaluation it may still have to keep.
+  void save_state(StateWriter& out) const final;
+  void restore_state(StateReader& in) final;
 
  protected:
   // Records the last evaluation if it was skipped; call once, at the end.
   void keep_last();
   virtual void keep(const EvalRecord& record) = 0;
+  // The lines kept so far, and (restoring) the lines to start from.
+  virtual std::string kept() const = 0;
+  virtual void restore_kept(std::string_view lines) = 0;
 
  private:
   std::int64_t every_;
@@ -76,8 +82,10 @@ class TraceWriter final : public TraceObserver {
 
  private:
   void keep(const EvalRecord& record) override;
+  std::string kept() const override;
+  void restore_kept(std::string_view lines) override;
   std::filesystem::path file_;
-  std::ofstream stream_;
+  mutable std::ofstream stream_;
 };
 
 // Keeps the evaluations as lines of JSON, to be written once the run is
@@ -91,6 +99,8 @@ class TraceBuffer final : public TraceObserver {
 
  private:
   void keep(const EvalRecord& record) override;
+  std::string kept() const override { return text_; }
+  void restore_kept(std::string_view lines) override { text_ = lines; }
   std::string text_;
 };
 

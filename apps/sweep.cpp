@@ -414,6 +414,12 @@ SweepPlan load_sweep(const fs::path& path, std::span<const Setting> overrides) {
         } catch (const ConfigError& e) {
           throw in_cell(e.what());
         }
+        if (cell.config.execution.checkpoint_every > 0) {
+          throw ConfigError(fmt::format(
+              "{}: checkpoint-every = {}, must be 0 in a sweep: a sweep resumes cell by cell; "
+              "checkpoint one long cell with distclip run --checkpoint-every",
+              file, cell.config.execution.checkpoint_every));
+        }
         if (cell.config.execution.backend == Backend::kMpi || launched_by_mpi()) {
           throw ConfigError(fmt::format(
               "{}: backend = mpi, must be threads: a sweep runs its cells on threads; run one "
@@ -633,7 +639,12 @@ void prepare_folder(const fs::path& out, const SweepPlan& plan, const SweepOptio
       }
     }
   }
-  fs::create_directories(out / "cells");
+  std::error_code error;
+  fs::create_directories(out / "cells", error);
+  if (error) {
+    throw std::runtime_error(
+        fmt::format("cannot create {}: {}", (out / "cells").string(), error.message()));
+  }
   // Staging folders of runs that a killed sweep left behind.
   for (const auto& entry : fs::directory_iterator(out / "cells")) {
     if (entry.path().filename().string().starts_with('.')) fs::remove_all(entry.path());

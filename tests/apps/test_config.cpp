@@ -55,6 +55,7 @@ TEST(Schema, EverySetterRoundTripsThroughItsGetter) {
       {"divergence-bound", "1e6"}, {"network", "ethernet-10g"}, {"network-latency", "2e-06"},
       {"network-bandwidth", "5e9"}, {"allreduce", "tree"},   {"threads", "3"},
       {"backend", "threads"},     {"reduction", "fast"}, {"inject-failure", "1:3:kill"},
+      {"checkpoint-every", "500"},
       {"level", "word"},          {"train-file", "ptb/ptb.valid.txt"},
       {"heldout-file", "ptb/ptb.test.txt"}, {"heldout-fraction", "0.2"},
       {"max-vocabulary", "5000"}, {"embedding", "32"},   {"hidden", "48"},

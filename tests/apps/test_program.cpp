@@ -134,6 +134,10 @@ TEST_F(Program, BadInputIsOneLineExitTwoAndNoFolder) {
       {{"--config", wrong_type.string()}, "steps = 'many' (a string)"},
       {{"--config", broken.string()}, "broken.toml:1"},
       {{"--config", (dir_ / "missing.toml").string()}, "missing.toml"},
+      {{"--checkpoint-every", "-1"}, "checkpoint-every = -1, must be an integer >= 0"},
+      {{"--checkpoint-every", "15", "--eval-every", "10"},
+       "checkpoint-every = 15, must be a multiple of eval-every (10)"},
+      {{"--resume"}, "resume: no checkpoint in"},
   };
   for (const auto& [args, expected] : cases) {
     std::vector<std::string> argv{"run"};

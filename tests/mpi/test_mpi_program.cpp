@@ -243,12 +243,46 @@ TEST_F(MpiProgram, ARankThatDiesStopsEveryRank) {
   EXPECT_FALSE(fs::exists(dir_ / "result"));
 }
 
+// A rank killed mid-run; the run resumed from its checkpoint on the same
+// rank count (and other thread counts) ends as the threaded run never
+// interrupted does, bit for bit. A checkpoint of 2 ranks is refused on 4.
+TEST_F(MpiProgram, ARunResumedFromItsCheckpointIsBitwiseTheUninterruptedOne) {
+  const std::string args =
+      "--objective double-well --dim 50 --noise ball --sigma 2 --step-size 0.05 "
+      "--clip-threshold 0.3 --steps 2000 --eval-every 50 --workers 8 --sync-interval 4 "
+      "--algorithm episode --heterogeneity 0.5 --threads 1";
+  ASSERT_EQ(threads(args + " --out whole").status, 0);
+  // EPISODE averages twice a round: the 600th average opens step 1196.
+  const Result killed =
+      mpi(2, args + " --checkpoint-every 500 --inject-failure 1:600:kill --out r");
+  ASSERT_NE(killed.status, 0);
+  EXPECT_EQ(slurp(dir_ / "r.checkpoint" / "latest"), "step-1000\n");
+  EXPECT_FALSE(fs::exists(dir_ / "r"));
+
+  const Result four = mpi(4, args + " --resume --out r");
+  EXPECT_EQ(four.status, 2);
+  EXPECT_NE(four.err.find("was written by a run on 2 rank(s), this run has 4: resume on 2"),
+            std::string::npos)
+      << four.err;
+
+  const Result resumed = mpi(2, args + " --resume --threads 2 --out r");
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("resuming from step 1000"), std::string::npos) << resumed.out;
+  EXPECT_EQ(trace_without_times(dir_ / "r" / "trace.jsonl"),
+            trace_without_times(dir_ / "whole" / "trace.jsonl"));
+  EXPECT_EQ(result_of(dir_ / "r" / "summary.json"), result_of(dir_ / "whole" / "summary.json"));
+  EXPECT_EQ(schedule_of(dir_ / "r" / "communication.csv"),
+            schedule_of(dir_ / "whole" / "communication.csv"));
+  EXPECT_FALSE(fs::exists(dir_ / "r.checkpoint"));
+}
+
 TEST_F(MpiProgram, RanksThatDisagreeAllSayOnWhat) {
   const std::string args = "--dim 100 --workers 2 --steps 10 --threads 1";
   const Result run = shell(fmt::format("'{0}' -np 1 '{1}' run {2} --step-size 0.1 : -np 1 '{1}' "
                                        "run {2} --step-size 0.2",
                                        DISTCLIP_MPIEXEC, DISTCLIP_PROGRAM, args));
   EXPECT_EQ(run.status, 2);
+  EXPECT_LT(run.seconds, 10.0);
   EXPECT_NE(run.err.find("step-size is 0.1 on rank 0 but 0.2 on rank 1"), std::string::npos)
       << run.err;
   EXPECT_NE(run.err.find("step-size differs from rank 0's (0.1) on another rank"),
@@ -267,6 +301,7 @@ TEST_F(MpiProgram, ThreadCountsMayDifferBetweenRanks) {
 TEST_F(MpiProgram, WorkersTheRanksDoNotDivideAreRejectedOnce) {
   const Result run = mpi(3, "--dim 100 --workers 8 --steps 10 --threads 1 --out result");
   EXPECT_EQ(run.status, 2);
+  EXPECT_LT(run.seconds, 10.0);
   const std::string message =
       "error: workers = 8 cannot be split into equal blocks over 3 MPI ranks";
   const std::size_t first = run.err.find(message);
