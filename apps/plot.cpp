@@ -320,6 +320,8 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
   };
   std::vector<Drawn> drawn;
   int censored = 0;
+  int diverged = 0;
+  int runs = 0;
   double smallest_positive = kInf;
   double largest = 0.0;
   for (const ComplexityFit* f : fits) {
@@ -344,6 +346,12 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
     if (!d.points.empty()) drawn.push_back(std::move(d));
   }
   if (drawn.empty()) return std::nullopt;
+  // Over the whole sweep: a series whose every run diverged has no fit and
+  // no line, and must still be seen.
+  for (const ComplexityPoint& p : analysis.complexity) {
+    diverged += p.diverged;
+    runs += p.runs;
+  }
 
   Figure figure;
   figure.name = fmt::format("{}-vs-{}", quantity, axis.file);
@@ -357,6 +365,12 @@ std::optional<Figure> complexity_figure(const SweepAnalysis& analysis, const Ser
       analysis.criterion.empty() ? "" : fmt::format(" ({} criterion)", analysis.criterion));
   if (censored > 0) {
     figure.title += fmt::format("\n{} censored (median above the budget) not shown", censored);
+  }
+  if (diverged > 0) {
+    figure.title += fmt::format(
+        "\n{} of the sweep's {} runs DIVERGED (NaN, Inf or a norm above the bound): they "
+        "count as never reaching eps (complexity.csv)",
+        diverged, runs);
   }
   figure.xlabel = std::string(axis.label);
   figure.ylabel = quantity == "iterations" ? "iterations t to reach eps"

@@ -208,6 +208,29 @@ TEST_F(Plot, DrawsEveryFigureTheAnalysisSupports) {
   EXPECT_NE(speedup.find("ideal S = N"), std::string::npos);
 }
 
+// Diverged runs are named in the complexity figure even when their series,
+// every run of it diverged, has no median and no line to draw.
+TEST_F(Plot, TheComplexityFigureSaysHowManyRunsDiverged) {
+  SweepAnalysis analysis = make_analysis();
+  ComplexityPoint blown;
+  blown.series = "sgd";
+  blown.eps = 0.2;
+  blown.workers = 8;
+  blown.runs = 3;
+  blown.diverged = 3;
+  blown.budget = 1000000;
+  blown.iterations = {kInf, kInf, kInf};
+  blown.rounds = {kInf, kInf, kInf};
+  analysis.complexity.push_back(blown);
+  render_figures(analysis, dir_);
+  const std::string complexity = unescape_xml(read_all(dir_ / "iterations-vs-inverse-eps.svg"));
+  EXPECT_NE(complexity.find("3 of the sweep's 27 runs DIVERGED"), std::string::npos);
+  // Without divergence, no such line.
+  render_figures(make_analysis(), dir_ / "calm");
+  EXPECT_EQ(read_all(dir_ / "calm" / "iterations-vs-inverse-eps.svg").find("DIVERGED"),
+            std::string::npos);
+}
+
 TEST_F(Plot, SkipsTimeAxesThatWereNeverMeasured) {
   SweepAnalysis analysis;
   analysis.curves = {make_curve(kCelgc, 8, 2.0)};

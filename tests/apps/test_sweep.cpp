@@ -407,5 +407,49 @@ inject-failure = "0:3"
   EXPECT_NE(again.out.find("1 of 2 runs already done"), std::string::npos) << again.out;
 }
 
+// Plain SGD with step 1 on the exponential-growth objective overflows
+// (from x0 = 4 one step throws the iterate to about -25), where clipped SGD
+// converges: the diverged cells are results, diverged at their step, and
+// the sweep goes on and says so.
+TEST_F(Sweep, DivergedCellsAreResultsTheSweepGoesOnAndTheTablesSaySo) {
+  const fs::path file = write("blowup.toml", R"toml(name = "blowup"
+[base]
+objective = "cosh-well"
+dim = 10
+workers = 1
+step-size = 1.0
+clip-threshold = 0.1
+steps = 500
+criterion = "last"
+[grid]
+algorithm = ["clipped-sgd", "sgd"]
+seed = [1, 2]
+target = [1.0, 0.5]
+)toml");
+  const fs::path out = dir_ / "out";
+  const Result r = run_program({"sweep", file.string(), "--out", out.string(), "--jobs", "1"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json manifest = read_json(out / "sweep.json");
+  ASSERT_EQ(manifest["cells"].size(), 8u);
+  int diverged = 0;
+  for (const auto& cell : manifest["cells"]) {
+    const auto summary = read_json(out / cell["folder"].get<std::string>() / "summary.json");
+    const bool plain = cell["values"]["algorithm"] == "sgd";
+    EXPECT_EQ(summary["status"], plain ? "diverged" : "target_reached") << cell.dump();
+    if (plain) {
+      ++diverged;
+      EXPECT_FALSE(summary["divergence"]["quantity"].get<std::string>().empty());
+      EXPECT_GE(summary["divergence"]["step"].get<int>(), 1);
+    }
+  }
+  EXPECT_EQ(diverged, 4);
+  // results.csv names the step; complexity.csv counts them per point; the
+  // printed table says it beside the median.
+  EXPECT_NE(read_text(out / "results.csv").find(",diverged,"), std::string::npos);
+  const std::string complexity = read_text(out / "analysis" / "complexity.csv");
+  EXPECT_EQ(std::count(complexity.begin(), complexity.end(), '\n'), 5) << complexity;
+  EXPECT_NE(r.out.find("(2 diverged)"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace distclip::app
