@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 
 #include <fmt/format.h>
@@ -378,6 +379,13 @@ int main_program(int argc, const char* const* argv) {
   } catch (const ConfigError& e) {
     report(std::cerr, e);
     return 2;
+  } catch (const std::bad_alloc&) {
+    // Memory grows with dim x workers (and samples, and the language model's
+    // size), all of which are valid in themselves.
+    fmt::print(std::cerr,
+               "error: out of memory: the run's vectors do not fit in this machine's memory; "
+               "lower dim, workers or samples\n");
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(std::cerr, "error: {}\n", e.what());
     return 1;

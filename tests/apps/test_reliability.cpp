@@ -293,6 +293,18 @@ TEST_F(Reliability, AnOutputFolderThatCannotBeMadeIsOneLineAndNoWork) {
   }
 }
 
+// A dimension valid in itself whose vectors cannot exist (8 d bytes
+// overflow: refused by the allocator whatever the machine's overcommit
+// policy) is one line, not a crash.
+TEST_F(Reliability, VectorsThatDoNotFitAreAnErrorNotACrash) {
+  const Exit exit = program({"run", "--dim", "4000000000000000000", "--steps", "1", "--out", "r"});
+  EXPECT_EQ(exit.status, 1) << exit.err;
+  EXPECT_EQ(exit.err,
+            "error: out of memory: the run's vectors do not fit in this machine's memory; lower "
+            "dim, workers or samples\n");
+  EXPECT_FALSE(fs::exists(dir_ / "r"));
+}
+
 // Six cells of about a third of a second each: CELGC at three intervals,
 // two seeds.
 const std::string kSweep = R"toml(name = "night"
