@@ -30,7 +30,9 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-constexpr std::size_t kMaxCells = 100000;
+// Cells, and tuning candidates over all cells: each is resolved and
+// checked before the first run, which takes about a second per 10^4.
+constexpr std::size_t kMaxCells = 10000;
 
 // One alternative of a key in an [[arm]] or [grid]: a literal setting or a
 // link.
@@ -86,6 +88,13 @@ Choices choices_of(const toml::table& table, std::string_view file) {
 std::vector<std::vector<Choice>> product(const Choices& choices) {
   std::vector<std::vector<Choice>> combos{{}};
   for (const auto& alternatives : choices) {
+    // Checked before the product is built: one long list after a large
+    // product would otherwise allocate its cells first.
+    if (combos.size() * alternatives.size() > kMaxCells) {
+      throw ConfigError(fmt::format("{}: {} = [...] makes more than {} cells",
+                                    alternatives.front().setting.origin,
+                                    alternatives.front().key(), kMaxCells));
+    }
     std::vector<std::vector<Choice>> next;
     for (const auto& combo : combos) {
       for (const Choice& choice : alternatives) {
@@ -94,9 +103,6 @@ std::vector<std::vector<Choice>> product(const Choices& choices) {
       }
     }
     combos = std::move(next);
-    if (combos.size() > kMaxCells) {
-      throw ConfigError(fmt::format("the sweep has more than {} cells", kMaxCells));
-    }
   }
   return combos;
 }
@@ -251,7 +257,11 @@ std::string run_hash(const RunConfig& config) {
 }
 
 SweepPlan load_sweep(const fs::path& path, std::span<const Setting> overrides) {
-  const toml::table root = parse_toml_file(path);
+  return plan_sweep(parse_toml_file(path), path, overrides);
+}
+
+SweepPlan plan_sweep(const toml::table& root, const fs::path& path,
+                     std::span<const Setting> overrides) {
   const std::string file = path.string();
   SweepPlan plan;
   plan.name = path.stem().string();
@@ -373,6 +383,25 @@ SweepPlan load_sweep(const fs::path& path, std::span<const Setting> overrides) {
 
   const auto base_combo = product(base).front();
   const auto grid_combos = product(grid);
+  // Every cell, and with [tune] every candidate of every cell, is resolved
+  // below; their number is bounded before the first one.
+  std::size_t num_cells = 0;
+  for (const Choices& arm : arms) {
+    std::size_t arm_cells = grid_combos.size();
+    for (const auto& alternatives : arm) {
+      arm_cells = std::min(arm_cells * alternatives.size(), kMaxCells + 1);
+    }
+    num_cells += arm_cells;
+  }
+  if (num_cells > kMaxCells) {
+    throw ConfigError(fmt::format("{}: the [[arm]] tables and [grid] make more than {} cells",
+                                  file, kMaxCells));
+  }
+  if (plan.tune && num_cells * plan.tune->candidates.size() > kMaxCells) {
+    throw ConfigError(fmt::format(
+        "{}: [tune] has {} candidates for each of {} cells, more than {} in all", file,
+        plan.tune->candidates.size(), num_cells, kMaxCells));
+  }
   for (std::size_t a = 0; a < arms.size(); ++a) {
     const Choices& arm = arms[a];
     for (const auto& arm_combo : product(arm)) {
@@ -433,9 +462,6 @@ SweepPlan load_sweep(const fs::path& path, std::span<const Setting> overrides) {
                                              : fmt::format("arm = {}, {}", cell.arm, cell.series);
         }
         plan.cells.push_back(std::move(cell));
-        if (plan.cells.size() > kMaxCells) {
-          throw ConfigError(fmt::format("the sweep has more than {} cells", kMaxCells));
-        }
       }
     }
   }

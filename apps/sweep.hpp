@@ -75,6 +75,10 @@ struct SweepPlan {
 // Reads and resolves a sweep; `overrides` (e.g. --threads) apply to every
 // cell last. Throws ConfigError naming the file, line and key.
 SweepPlan load_sweep(const std::filesystem::path& file, std::span<const Setting> overrides);
+// The same for a file already parsed; `file` names it in messages and its
+// stem is the default name.
+SweepPlan plan_sweep(const toml::table& root, const std::filesystem::path& file,
+                     std::span<const Setting> overrides);
 
 // The identity of one run: SHA-256 of its resolved configuration (execution
 // settings excluded: they never change a result) and the program's version.

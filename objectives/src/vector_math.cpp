@@ -18,7 +18,9 @@ extern "C" {
 // glibc's vector expf (libmvec): SSE2, 4 lanes, and AVX2, 8 lanes, under the
 // x86-64 vector function ABI names.
 __m128 _ZGVbN4v_expf(__m128 x);
-__m256 _ZGVdN8v_expf(__m256 x);
+// The AVX2 one's declaration carries its target: clang rejects a call with
+// 256-bit vector arguments to a function compiled for SSE2 (the ABI differs).
+__attribute__((target("avx2"))) __m256 _ZGVdN8v_expf(__m256 x);
 }
 
 namespace distclip::detail {
