@@ -19,25 +19,8 @@ build=${DISTCLIP_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${1:-60}
 targets=(run_toml sweep_toml cli)
 
-# clang, libFuzzer and the sanitizers' run-time libraries, as setup.sh
-# installs the rest: only what is missing, and without touching the package
-# lists when nothing is.
-"$root/scripts/setup.sh"
-packages=(clang-14 libclang-rt-14-dev)
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  sudo=()
-  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
-  echo "fuzz: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update
-  "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+# clang, libFuzzer and the sanitizers' run-time libraries, beside the rest.
+"$root/scripts/setup.sh" clang-14 libclang-rt-14-dev
 
 # -O1 with assertions on (no NDEBUG): what libFuzzer's documentation uses.
 cmake -S "$root" -B "$build" -G Ninja \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what distclip needs from Debian's packages. Idempotent: packages
+# Installs what distclip needs from Debian's packages, and the packages
+# given as arguments (scripts/fuzz.sh adds clang's). Idempotent: packages
 # already installed are not touched, and with nothing missing it does not
 # even refresh the package lists.
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
   libmuparser-dev  # linked sweep parameters: I = ceil(1 / (2 N eps))
   gnuplot-nox  # distclip plot
   libopenblas-pthread-dev  # the LSTM objective's matrix products (objectives/src/blas.hpp)
+  "$@"
 )
 
 missing=()
