@@ -739,6 +739,11 @@ void check_toml_text(std::string_view text, std::string_view file) {
     if ((byte < 0x20 && byte != '\t' && byte != '\r') || byte == 0x7F) {
       throw fail(fmt::format("control character U+{:04X}, not allowed in TOML", byte));
     }
+    if (i == 0 && at(i, "\xEF\xBB\xBF")) {  // a byte order mark: the text starts after it
+      i += 2;
+      column = 0;
+      continue;
+    }
     const bool was_line_start = line_start;
     if (byte != ' ' && byte != '\t' && byte != '\r') line_start = false;
     switch (in) {
@@ -768,10 +773,6 @@ void check_toml_text(std::string_view text, std::string_view file) {
         break;
     }
     if (byte >= 0x80) {
-      if (i == 0 && at(i, "\xEF\xBB\xBF")) {  // a byte order mark
-        i += 2;
-        continue;
-      }
       throw fail("a non-ASCII character outside a string or comment, not allowed in TOML");
     }
     if (byte == '#') {

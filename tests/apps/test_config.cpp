@@ -197,6 +197,28 @@ TEST(Toml, NamesTheLineOfAnUnknownKeyAndSuggestsTheNearestOne) {
   }
 }
 
+// Invalid TOML that Debian's toml++ 3.3 mishandles is refused before it
+// reaches it (fuzz/corpus/*/regression-*), a byte order mark included: the
+// text starts after the mark, so "[#" right after it is a table header
+// (found by CI's fuzzing); and a marked valid file still reads.
+TEST(Toml, InvalidTomlThatTheParserMishandlesIsRefusedFirst) {
+  const auto refusal = [](std::string_view text) {
+    try {
+      parse_toml_text(text, "f.toml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  const std::string header = "a table header must start with a key";
+  EXPECT_EQ(refusal("[#x]\n"), "f.toml:1:1: " + header);
+  EXPECT_EQ(refusal("\xEF\xBB\xBF[#x]\n"), "f.toml:1:1: " + header);
+  EXPECT_EQ(refusal("\xEF\xBB\xBF  [[[x]]]\n"), "f.toml:1:3: " + header);
+  EXPECT_EQ(refusal("a = 1\x01\n"), "f.toml:1:6: control character U+0001, not allowed in TOML");
+  const toml::table marked = parse_toml_text("\xEF\xBB\xBFsteps = 10\n", "f.toml");
+  EXPECT_EQ(marked["steps"].value<std::int64_t>(), 10);
+}
+
 TEST(Toml, NamesTheTypeOfAWrongValue) {
   const toml::table table = toml::parse("\n\nworkers = \"8\"\n");
   try {
