@@ -6,6 +6,22 @@ function(distclip_target_options target)
   if(DISTCLIP_NATIVE_ARCH)
     target_compile_options(${target} PUBLIC -march=native)
   endif()
+  if(DISTCLIP_SANITIZE)
+    # Frame pointers for the reports' stacks; an undefined-behaviour finding
+    # aborts, so it fails its test instead of printing and going on. Public,
+    # compile and link alike: whatever uses an instrumented library, an
+    # installed consumer included, needs the run-time library, and must be
+    # compiled the same way because headers change with the sanitizer
+    # (Eigen allocates its own aligned blocks under AddressSanitizer, so a
+    # vector made in the library and freed in an uninstrumented caller is a
+    # bad free).
+    target_compile_options(${target} PUBLIC
+      -fsanitize=${DISTCLIP_SANITIZE} -fno-omit-frame-pointer)
+    if(DISTCLIP_SANITIZE MATCHES "undefined")
+      target_compile_options(${target} PUBLIC -fno-sanitize-recover=undefined)
+    endif()
+    target_link_options(${target} PUBLIC -fsanitize=${DISTCLIP_SANITIZE})
+  endif()
 endfunction()
 
 # distclip_module(NAME SOURCES ... DEPENDS ...): one static library per folder,

@@ -209,8 +209,11 @@ std::vector<EvalRecord> run_and_record(const Algorithm& algorithm, RunOptions op
 }
 
 bool same_bits(const Vector& a, const Vector& b) {
+  // An empty Eigen vector's data() is null, which memcmp may not be given
+  // even for 0 bytes (UndefinedBehaviorSanitizer's nonnull-attribute check).
   return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0;
+         (a.size() == 0 ||
+          std::memcmp(a.data(), b.data(), sizeof(double) * static_cast<std::size_t>(a.size())) == 0);
 }
 
 TEST(Runner, ResultsAreBitwiseIdenticalForOneTwoAndFourThreads) {
