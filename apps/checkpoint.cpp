@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "distclip/objectives/language_model.hpp"
 #include "output.hpp"
 #include "version.hpp"
 
@@ -68,6 +69,15 @@ std::int64_t step_of(std::string_view name) {
 std::string checkpoint_identity(const RunConfig& config) {
   nlohmann::ordered_json identity = config_to_json(config);
   identity["reduction"] = config.execution.fast_reduction ? "fast" : "ordered";
+  // The corpus by its bytes, not its name: a file edited or replaced
+  // between the save and the resume would change the data mid-run, and the
+  // same bytes found in another data folder are the same run. An unreadable
+  // file hashes to "unreadable"; the objective then says why.
+  if (config.objective.family == kLanguageModelFamily) {
+    const CorpusSpec corpus = corpus_spec_of(config.objective);
+    identity["train-file-sha256"] = sha256_of_file(corpus.train);
+    if (corpus.heldout) identity["heldout-file-sha256"] = sha256_of_file(*corpus.heldout);
+  }
   return sha256_hex(identity.dump());
 }
 

@@ -24,8 +24,9 @@
 namespace distclip::app {
 
 // SHA-256 of what decides the trajectory: every parameter but the
-// execution ones (threads, backend, checkpoint-every, ...), and the
-// reduction, which decides the bits of an MPI run.
+// execution ones (threads, backend, checkpoint-every, ...), the reduction,
+// which decides the bits of an MPI run, and the bytes of a language
+// model's corpus files (their names are parameters; their folder is not).
 std::string checkpoint_identity(const RunConfig& config);
 
 // The checkpoint folder of a run whose results go to `out`.

@@ -241,6 +241,46 @@ TEST_F(Reliability, ACorruptedForeignOrMissingCheckpointIsRefused) {
   expect_refused(resume({}), "resume: no checkpoint in r.checkpoint");  // used up
 }
 
+// A language model's checkpoint names its corpus by the bytes: an edited
+// file is another configuration, the same bytes in another data folder are
+// not, and the resumed run is the uninterrupted one.
+TEST_F(Reliability, ALanguageModelCheckpointKnowsItsCorpusByItsBytes) {
+  const auto write_corpus = [&](const fs::path& folder, const std::string& last_word) {
+    fs::create_directories(folder);
+    std::ofstream out(folder / "text.txt");
+    for (int line = 0; line < 200; ++line) out << "the cat sat on the mat " << line % 7 << "\n";
+    out << last_word << "\n";
+  };
+  write_corpus(dir_ / "a", "end");
+  write_corpus(dir_ / "b", "end");
+  // 2 workers averaging every 2 steps: 30 averages in 60 steps, a
+  // checkpoint every 20 steps; the kill comes before the 25th average.
+  const std::vector<std::string> lstm = {
+      "run",          "--objective", "lstm", "--level", "word", "--train-file", "text.txt",
+      "--embedding",  "4",           "--hidden", "4", "--window", "8", "--batch-size", "2",
+      "--workers",    "2",           "--sync-interval", "2", "--steps", "60",
+      "--eval-every", "10",          "--step-size", "0.5", "--threads", "1"};
+  // The summary names the files: the uninterrupted run reads b, where the
+  // resumed one ends.
+  const Exit whole = program(with(lstm, {"--data", "b", "--out", "whole"}));
+  ASSERT_EQ(whole.status, 0) << whole.err;
+  const Exit killed = program(with(lstm, {"--data", "a", "--out", "r", "--checkpoint-every", "20",
+                                          "--inject-failure", "0:25:kill"}));
+  ASSERT_EQ(killed.status, 128 + SIGKILL) << killed.err;
+  ASSERT_EQ(latest_checkpoint(dir_ / "r.checkpoint"), 40);
+
+  write_corpus(dir_ / "a", "END");  // one word of the training text changed
+  const Exit edited = program(with(lstm, {"--data", "a", "--out", "r", "--resume"}));
+  EXPECT_EQ(edited.status, 2) << edited.err;
+  EXPECT_NE(edited.err.find("was written by another configuration"), std::string::npos)
+      << edited.err;
+  EXPECT_FALSE(fs::exists(dir_ / "r"));
+
+  const Exit moved = program(with(lstm, {"--data", "b", "--out", "r", "--resume"}));
+  ASSERT_EQ(moved.status, 0) << moved.err;
+  expect_same_run(dir_ / "whole", dir_ / "r");
+}
+
 TEST_F(Reliability, AnEarlierRunsCheckpointIsNeitherMixedInNorLost) {
   const auto killed = with(kLongRun, {"--checkpoint-every", "2000", "--out", "r",
                                       "--inject-failure", "0:1500:kill"});
