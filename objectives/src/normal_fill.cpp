@@ -253,9 +253,12 @@ __attribute__((target("avx2"))) void normals_avx2(u64 key, double scale, double*
 
 // AVX-512 (F and DQ): 8 lanes, native 64-bit multiplies and conversions.
 // GCC 12 warns, wrongly, that the intrinsics' own _mm512_undefined_epi32()
-// placeholders may be used uninitialised (GCC bug 105593).
+// placeholders may be used uninitialised (GCC bug 105593); clang has no
+// such warning.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f,avx512dq"))) __m512i mix_avx512(__m512i z) {
   z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)),
                          _mm512_set1_epi64(static_cast<long long>(kMix1)));
@@ -314,7 +317,9 @@ __attribute__((target("avx512f,avx512dq"))) void normals_avx512(u64 key, double 
   normals_scalar<kAdd>(key, scale, out, j, n);
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 NormalKernel resolve(NormalKernel kernel) {
   if (kernel != NormalKernel::kAuto) return kernel;
