@@ -25,10 +25,13 @@
 namespace distclip::app {
 
 // Bad input: one line naming the field, its value and the accepted range.
-// The program prints it and exits with status 2.
+// The program prints it and exits with status 2. The message is one line
+// by construction: a value quoted in it may hold a newline (a multi-line
+// TOML string, an escaped key), so control characters are written as
+// escapes ("\n", "\r", "\x01").
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ConfigError(std::string_view message);
 };
 
 // MPI ranks that resolved different configurations. Unlike other errors,
@@ -128,6 +131,11 @@ std::vector<Setting> settings_from_table(const toml::table& table, std::string_v
 
 // "file:line" of a TOML node, for messages.
 std::string origin_of(const toml::node& node, std::string_view file);
+
+// A TOML integer or float as a double, an integer rounded to the nearest
+// one (toml++'s value<double>() is empty for an integer beyond 2^53); empty
+// for anything else.
+std::optional<double> number_of(const toml::node& node);
 
 // Parses a TOML file; a syntax error throws ConfigError with its location.
 toml::table parse_toml_file(const std::filesystem::path& path);

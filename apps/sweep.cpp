@@ -214,15 +214,15 @@ AnalysisSpec analysis_of(const toml::table& table, std::string_view file) {
                                       origin));
       }
       for (const toml::node& element : *list) {
-        const auto eps = element.value<double>();
-        if (!element.is_number() || !(*eps > 0.0) || !std::isfinite(*eps)) {
+        const std::optional<double> eps = number_of(element);
+        if (!eps || !(*eps > 0.0) || !std::isfinite(*eps)) {
           throw ConfigError(fmt::format("{}: analysis.targets must list numbers > 0", origin));
         }
         analysis.targets.push_back(*eps);
       }
     } else if (key.str() == "efficiency-threshold") {
-      const auto threshold = node.value<double>();
-      if (!node.is_number() || !(*threshold > 0.0 && *threshold <= 1.0)) {
+      const std::optional<double> threshold = number_of(node);
+      if (!threshold || !(*threshold > 0.0 && *threshold <= 1.0)) {
         throw ConfigError(fmt::format(
             "{}: analysis.efficiency-threshold must be a number in (0, 1]", origin));
       }

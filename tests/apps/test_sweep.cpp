@@ -126,6 +126,28 @@ TEST_F(Sweep, ABadLinkIsOneLineNamingTheKey) {
   EXPECT_NE(error_of("step-size = \"= -eps\"").find("step-size = -0.1"), std::string::npos);
 }
 
+// Found by fuzz/: an integer beyond 2^53, which no double holds exactly,
+// where a sweep wants a number (toml++'s value<double>() is empty for it):
+// the nearest double, not "bad optional access" or an unset optional read.
+TEST_F(Sweep, AnIntegerBeyondTwoToThe53IsANumberInTuneAndAnalysis) {
+  const SweepPlan plan = plan_sweep(toml::parse(R"toml(
+[base]
+target = 0.1
+[tune]
+step-size = [0.001, 19400000000000001]
+seeds = [101]
+[analysis]
+targets = [19400000000000001]
+efficiency-threshold = 1
+)toml"),
+                                    "big.toml", {});
+  ASSERT_TRUE(plan.tune.has_value());
+  ASSERT_EQ(plan.tune->candidates.size(), 2u);
+  EXPECT_EQ(std::get<double>(plan.tune->candidates[1][0].value), 19400000000000000.0);
+  EXPECT_EQ(plan.analysis.targets, std::vector<double>{19400000000000000.0});
+  EXPECT_EQ(plan.analysis.efficiency_threshold, 1.0);
+}
+
 TEST_F(Sweep, AnInterruptedSweepFinishesOnlyTheRest) {
   const fs::path file = write("small.toml", kSmall);
   const fs::path out = dir_ / "out";
