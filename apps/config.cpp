@@ -925,7 +925,7 @@ Setting setting_from_node(std::string_view key, const toml::node& node, std::str
   switch (parameter->type) {
     case ValueType::kInteger:
       if (!node.is_integer()) throw wrong_type();
-      value = node.value<std::int64_t>().value();
+      value = node.as_integer()->get();
       break;
     case ValueType::kNumber:
       if (!node.is_number()) throw wrong_type();

@@ -166,12 +166,14 @@ TuneSpec tune_of(const toml::table& table, std::string_view file) {
     }
     if (key.str() == "seeds") {
       for (const toml::node& element : *list) {
-        const auto seed = element.value<std::int64_t>();
-        if (!element.is_integer() || *seed < 0) {
+        // An integer first: toml++'s value<std::int64_t>() of a float
+        // such as 1e308 converts it without a range check (undefined).
+        const toml::value<std::int64_t>* seed = element.as_integer();
+        if (seed == nullptr || seed->get() < 0) {
           throw ConfigError(
               fmt::format("{}: tune.seeds must list integers >= 0", origin_of(element, file)));
         }
-        tune.seeds.push_back(*seed);
+        tune.seeds.push_back(seed->get());
       }
       continue;
     }

@@ -45,17 +45,25 @@ run_target() {
   local target=$1
   local corpus="$build/corpus/$target"
   local findings="$build/findings/$target"
+  local started="$build/fuzz-$target.started"
   if [[ ${DISTCLIP_FUZZ_KEEP_CORPUS:-0} != 1 ]]; then rm -rf "$corpus"; fi
   mkdir -p "$corpus" "$findings"
   cp -n "$root/fuzz/corpus/$target/"* "$corpus/"
+  touch "$started"
   # The fuzzer's working folder is a scratch one: nothing a target does
   # writes files, but crash inputs land in -artifact_prefix regardless.
+  local status=0
   (cd "$findings" &&
     "$build/fuzz/fuzz_$target" "$corpus" \
       -dict="$root/fuzz/distclip.dict" \
       -max_len=4096 -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=2048 -detect_leaks=0 \
       -max_total_time="$share" -print_final_stats=1 \
-      -artifact_prefix="$findings/" ${DISTCLIP_FUZZ_FLAGS:-} >"$build/fuzz-$target.log" 2>&1)
+      -artifact_prefix="$findings/" ${DISTCLIP_FUZZ_FLAGS:-} >"$build/fuzz-$target.log" 2>&1) ||
+    status=1
+  # Fork mode with -ignore_crashes exits 0 after findings: an input saved
+  # by this run is a finding whatever the exit status.
+  if [[ -n $(find "$findings" -type f -newer "$started" -print -quit) ]]; then status=1; fi
+  return "$status"
 }
 
 status=0
@@ -84,6 +92,7 @@ for target in "${targets[@]}"; do
     sed 's/^stat:://' | tr -s ' \n' ' ' || true)
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   echo "fuzz: fuzz_$target: ${last:-no progress line} | ${stats}"
-  echo "fuzz: fuzz_$target: corpus $(find "$build/corpus/$target" -type f | wc -l) inputs"
+  echo "fuzz: fuzz_$target: corpus $(find "$build/corpus/$target" -type f | wc -l) inputs," \
+    "$(find "$build/findings/$target" -type f -newer "$build/fuzz-$target.started" | wc -l) findings"
 done
 exit "$status"

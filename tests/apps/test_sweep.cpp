@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -146,6 +147,23 @@ efficiency-threshold = 1
   EXPECT_EQ(std::get<double>(plan.tune->candidates[1][0].value), 19400000000000000.0);
   EXPECT_EQ(plan.analysis.targets, std::vector<double>{19400000000000000.0});
   EXPECT_EQ(plan.analysis.efficiency_threshold, 1.0);
+}
+
+// Found by fuzz/: a tuning seed that is a float beyond any integer, which
+// toml++ converted to one without a range check (undefined behaviour), is
+// refused as any non-integer seed is.
+TEST_F(Sweep, ATuningSeedMustBeAnInteger) {
+  for (const char* seeds : {"[1e308]", "[1.0]", "[-1]", "[\"1\"]"}) {
+    try {
+      plan_sweep(toml::parse(fmt::format("[base]\ntarget = 0.1\n[tune]\nstep-size = [0.01]\n"
+                                         "seeds = {}\n",
+                                         seeds)),
+                 "seeds.toml", {});
+      ADD_FAILURE() << "accepted seeds = " << seeds;
+    } catch (const ConfigError& e) {
+      EXPECT_STREQ(e.what(), "seeds.toml:5: tune.seeds must list integers >= 0") << seeds;
+    }
+  }
 }
 
 TEST_F(Sweep, AnInterruptedSweepFinishesOnlyTheRest) {
